@@ -1,0 +1,62 @@
+import type { ExperimentRecord } from '../workflows/types.js';
+
+/** Everything a proposer sees when it proposes the next experiment (DESIGN §2, hypothesize). */
+export interface ProposerContext {
+  /** Experiment number being proposed (0 is the baseline). */
+  experiment: number;
+  /** The research direction: program.md, or the text that replaced it by update. */
+  program: string;
+  /** Editable files, path relative to the trainer dir, current content at the best commit. */
+  files: { path: string; content: string }[];
+  /** Every experiment so far, oldest first. */
+  results: ExperimentRecord[];
+  /** Tail of the last crashed experiment's log, if any. */
+  lastCrashLog?: string;
+  /** Steering notes from the person, oldest first. */
+  steeringNotes: string[];
+  /** When the previous proposal for this experiment failed to apply: why (the repair loop). */
+  repairError?: string;
+  /** Previous (failed) proposal for this experiment, when repairing. */
+  previousProposal?: import('./proposal.js').Proposal;
+}
+
+/** Token usage of one proposer call; zero for the offline proposer. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number;
+}
+
+export const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
+
+export interface ProposeResult {
+  proposal: import('./proposal.js').Proposal;
+  usage: Usage;
+}
+
+/** The seam every proposer (offline, Claude, OpenAI-compatible) implements. */
+export interface Proposer {
+  readonly kind: string;
+  propose(ctx: ProposerContext, signal?: AbortSignal): Promise<ProposeResult>;
+}
+
+/**
+ * A proposer error that retrying cannot fix (bad key, bad request, model refuses the tool).
+ * The hypothesize activity turns it into a non-retryable ApplicationFailure.
+ */
+export class ProposerFatalError extends Error {
+  constructor(message: string, readonly type = 'ProposerFatal') {
+    super(message);
+    this.name = 'ProposerFatalError';
+  }
+}
+
+/** The model returned something that does not validate as a Proposal; goes back to it for repair. */
+export class ProposalInvalidError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProposalInvalidError';
+  }
+}

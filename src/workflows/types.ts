@@ -1,0 +1,28 @@
+/** Types shared by workflow and activity code. No runtime imports: workflow-safe. */
+
+export type ExperimentStatus = 'keep' | 'discard' | 'crash' | 'invalid';
+
+/** One row of results.tsv, plus what the workflow needs to decide and report. */
+export interface ExperimentRecord {
+  /** 0-based experiment number; 0 is the unmodified baseline. */
+  index: number;
+  /** `<runId>/exp-NNNN` */
+  experimentId: string;
+  /** Short commit hash ('' for an invalid proposal that was never committed). */
+  commit: string;
+  /** Full commit hash. */
+  commitFull: string;
+  /** 0 for crash/invalid rows. */
+  valBpb: number;
+  /** Peak memory in GB (0 for crash/invalid rows). */
+  memoryGb: number;
+  status: ExperimentStatus;
+  description: string;
+  hypothesis: string;
+  /** Cost of the proposer calls for this experiment, USD. */
+  costUsd: number;
+  /** Other summary keys the trainer printed. */
+  metrics?: Record<string, number>;
+  /** Why it crashed or was invalid. */
+  error?: string;
+}
