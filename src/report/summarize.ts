@@ -1,0 +1,76 @@
+/** The figures the report shows, computed once from the rows. Pure. */
+import { formatBpb, formatDelta } from './html.js';
+import type { ResultRow } from './parseResults.js';
+
+/** A row with its experiment number (0 = the first row, usually the baseline) and its context. */
+export interface ReportRow extends ResultRow {
+  index: number;
+  /** Did the trainer produce a val_bpb? (keep and discard rows do; crash and invalid rows do not.) */
+  measured: boolean;
+  /** Lowest val_bpb of the kept experiments before this one. */
+  bestBefore?: number;
+  /** valBpb - bestBefore, for measured rows that have a best before them. */
+  delta?: number;
+}
+
+export interface ReportSummary {
+  experiments: number;
+  kept: number;
+  discarded: number;
+  crashed: number;
+  /** Proposals that never trained. */
+  invalid: number;
+  /** The first measured row. */
+  baseline?: ReportRow;
+  /** The kept row with the lowest val_bpb. */
+  best?: ReportRow;
+  /** baseline.valBpb - best.valBpb (positive = better). */
+  improvement?: number;
+}
+
+/** "12 experiments · 5 kept · 4 discarded · 2 crashed · 1 invalid" */
+export function countsLine(summary: ReportSummary): string {
+  const invalid = summary.invalid > 0 ? ` · ${summary.invalid} invalid` : '';
+  return `${summary.experiments} experiments · ${summary.kept} kept · ${summary.discarded} discarded · ${summary.crashed} crashed${invalid}`;
+}
+
+/** "0.997900 → 0.983800 (−0.014100, −1.41%)", or undefined before anything was kept. */
+export function progressLine(summary: ReportSummary): string | undefined {
+  if (!summary.baseline || !summary.best || summary.improvement === undefined) return undefined;
+  const percent = (summary.improvement / summary.baseline.valBpb) * 100;
+  return `${formatBpb(summary.baseline.valBpb)} → ${formatBpb(summary.best.valBpb)} (${formatDelta(-summary.improvement)}, ${formatDelta(-percent, 2)}%)`;
+}
+
+export function annotateRows(rows: ResultRow[]): ReportRow[] {
+  let best: number | undefined;
+  return rows.map((row, index) => {
+    const measured = row.status === 'keep' || row.status === 'discard';
+    const annotated: ReportRow = { ...row, index, measured, bestBefore: best };
+    if (measured && best !== undefined) annotated.delta = row.valBpb - best;
+    if (row.status === 'keep') best = best === undefined ? row.valBpb : Math.min(best, row.valBpb);
+    return annotated;
+  });
+}
+
+export function summarize(rows: ReportRow[]): ReportSummary {
+  const kept = rows.filter((row) => row.status === 'keep');
+  const baseline = rows.find((row) => row.measured);
+  const best = kept.reduce<ReportRow | undefined>((min, row) => (min && min.valBpb <= row.valBpb ? min : row), undefined);
+  return {
+    experiments: rows.length,
+    kept: kept.length,
+    discarded: rows.filter((row) => row.status === 'discard').length,
+    crashed: rows.filter((row) => row.status === 'crash').length,
+    invalid: rows.filter((row) => row.status === 'invalid').length,
+    baseline,
+    best,
+    improvement: baseline && best ? baseline.valBpb - best.valBpb : undefined,
+  };
+}
+
+/** The best-so-far step line: one point per kept experiment that lowered the best. */
+export function bestSoFarSteps(rows: ReportRow[]): { index: number; valBpb: number }[] {
+  return rows
+    .filter((row) => row.status === 'keep' && (row.bestBefore === undefined || row.valBpb < row.bestBefore))
+    .map((row) => ({ index: row.index, valBpb: row.valBpb }));
+}

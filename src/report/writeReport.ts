@@ -1,0 +1,80 @@
+/** The report's I/O: read results.tsv, save the diffs it can find, write report.html and chart.png. */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { ChromiumMissingError, screenshotChart } from './browser.js';
+import { parseResults, ResultsParseError, type ResultRow } from './parseResults.js';
+import { renderReport } from './render.js';
+
+export interface ReportRequest {
+  resultsPath: string;
+  outDir: string;
+  /** Git repository holding the run's commits; without one the table has no diff links. */
+  repo?: string;
+  tag: string;
+}
+
+export interface WrittenReport {
+  html: string;
+  /** Absent when Chromium was not available (see `warnings`). */
+  png?: string;
+  /** Paths of the diffs written, one per commit found in the repo. */
+  diffs: string[];
+  warnings: string[];
+}
+
+/** A report that cannot be made; the message is one line for the user. */
+export class ReportError extends Error {
+  name = 'ReportError';
+}
+
+export async function writeReport(request: ReportRequest): Promise<WrittenReport> {
+  const rows = await readResults(request.resultsPath);
+  await mkdir(request.outDir, { recursive: true });
+  const diffLinks = request.repo ? await writeDiffs(rows, request.repo, request.outDir) : {};
+  const html = join(request.outDir, 'report.html');
+  await writeFile(html, renderReport(rows, { tag: request.tag, diffLinks }));
+
+  const written: WrittenReport = { html, diffs: Object.values(diffLinks).map((link) => join(request.outDir, link)), warnings: [] };
+  const png = join(request.outDir, 'chart.png');
+  try {
+    await screenshotChart(html, png);
+    written.png = png;
+  } catch (error) {
+    if (!(error instanceof ChromiumMissingError)) throw error;
+    written.warnings.push(`chart.png skipped: ${error.message}`);
+  }
+  return written;
+}
+
+async function readResults(path: string): Promise<ResultRow[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ReportError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return parseResults(text);
+  } catch (error) {
+    if (error instanceof ResultsParseError) throw new ReportError(`${path} line ${error.line}: ${error.reason}`);
+    throw error;
+  }
+}
+
+/** `git show` of every commit the repo knows → diffs/<commit>.diff; returns commit → relative link. */
+async function writeDiffs(rows: ResultRow[], repo: string, outDir: string): Promise<Record<string, string>> {
+  const isRepo = await execa('git', ['-C', repo, 'rev-parse', '--git-dir'], { reject: false });
+  if (isRepo.exitCode !== 0) return {};
+  // Only hashes go to git: a commit cell is free text in a hand-written results.tsv.
+  const commits = [...new Set(rows.map((row) => row.commit))].filter((commit) => /^[0-9a-f]{4,40}$/i.test(commit));
+  const links: Record<string, string> = {};
+  for (const commit of commits) {
+    const shown = await execa('git', ['-C', repo, 'show', '--no-color', '--stat', '--patch', `${commit}^{commit}`], { reject: false });
+    if (shown.exitCode !== 0) continue;
+    await mkdir(join(outDir, 'diffs'), { recursive: true });
+    await writeFile(join(outDir, 'diffs', `${commit}.diff`), `${shown.stdout}\n`);
+    links[commit] = `diffs/${commit}.diff`;
+  }
+  return links;
+}
