@@ -7,7 +7,7 @@ import {
   type ApiInfo,
   DEFAULT_RETRY,
   type Failure,
-  type RetryOptions,
+  type LlmProposerOptions,
   httpFailure,
   networkFailure,
   retryAfterMs,
@@ -17,13 +17,6 @@ import {
 import { claudeAcceptsForcedToolChoice } from './models.js';
 import { type RenderedPrompt, renderPrompt } from './prompt.js';
 import { PROPOSAL_JSON_SCHEMA, PROPOSE_TOOL_DESCRIPTION, PROPOSE_TOOL_NAME, proposalFromReply } from './toolSchema.js';
-
-/** Knobs for tests; production uses the defaults and the worker's environment. */
-export interface LlmProposerOptions {
-  retry?: Partial<RetryOptions>;
-  /** Where the key and base URL are read from (default: `process.env` of the worker). */
-  env?: Record<string, string | undefined>;
-}
 
 /**
  * The Claude proposer: one Messages API call per proposal, answered through the

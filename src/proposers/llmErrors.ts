@@ -19,6 +19,13 @@ export interface RetryOptions {
   timeoutMs: number;
 }
 
+/** Knobs for tests; production uses the defaults and the worker's environment. */
+export interface LlmProposerOptions {
+  retry?: Partial<RetryOptions>;
+  /** Where the key and base URL are read from (default: `process.env` of the worker). */
+  env?: Record<string, string | undefined>;
+}
+
 export const DEFAULT_RETRY: RetryOptions = { attempts: 4, initialDelayMs: 1_000, maxDelayMs: 30_000, timeoutMs: 300_000 };
 
 /** Which API failed, for messages a person can act on. */

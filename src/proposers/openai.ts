@@ -1,7 +1,140 @@
-// Placeholder: the OpenAI-compatible proposer is built under issue 4.
 import type { ProposerConfig } from '../config/runInput.js';
 import { type Proposer, ProposerFatalError } from './context.js';
+import { MAX_OUTPUT_TOKENS, priceFor, usageWithCost } from './cost.js';
+import {
+  type ApiInfo,
+  DEFAULT_RETRY,
+  type Failure,
+  type LlmProposerOptions,
+  httpFailure, networkFailure, retryAfterMs, withRetry, withUsage } from './llmErrors.js';
+import { type RenderedPrompt, renderPrompt } from './prompt.js';
+import { PROPOSAL_JSON_SCHEMA, PROPOSE_TOOL_DESCRIPTION, PROPOSE_TOOL_NAME, proposalFromReply } from './toolSchema.js';
 
-export function createOpenAIProposer(_config: ProposerConfig): Proposer {
-  throw new ProposerFatalError('the openai proposer is not built yet');
+/**
+ * The OpenAI-compatible proposer: `POST {baseUrl}/chat/completions` with the same
+ * `propose_experiment` tool as a forced function call, so a local server (vLLM, Ollama,
+ * llama.cpp) can drive a run. The optional key is the worker's OPENAI_API_KEY. Calls are free
+ * unless the run input gives `proposer.price`.
+ */
+export function createOpenAIProposer(config: ProposerConfig, options: LlmProposerOptions = {}): Proposer {
+  if (!config.baseUrl) {
+    throw new ProposerFatalError('proposer.baseUrl is required for kind "openai" (e.g. http://localhost:8000/v1)');
+  }
+  if (!config.model) {
+    throw new ProposerFatalError('proposer.model is required for kind "openai": the model name the server serves');
+  }
+  const apiKey = (options.env ?? process.env).OPENAI_API_KEY || undefined;
+  const url = `${config.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  const model = config.model;
+  const price = priceFor(config);
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const api: ApiInfo = { name: `OpenAI-compatible API at ${config.baseUrl}`, keyEnv: 'OPENAI_API_KEY', model, secret: apiKey };
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+
+  const post = async (body: string, signal?: AbortSignal): Promise<ChatCompletion> => {
+    const timeout = AbortSignal.timeout(retry.timeoutMs);
+    const res = await fetch(url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    const text = await res.text();
+    if (!res.ok) throw new HttpStatusError(res.status, errorDetail(text), retryAfterMs(res.headers));
+    return JSON.parse(text) as ChatCompletion;
+  };
+
+  return {
+    kind: 'openai',
+    async propose(ctx, signal) {
+      const body = JSON.stringify(openaiRequest(model, renderPrompt(ctx)));
+      const reply = await withRetry(() => post(body, signal), (err) => classifyFetchError(api, err), retry, signal);
+      const message = reply.choices?.[0]?.message;
+      if (!message) throw new Error(`${api.name} returned no choices for model "${model}"`);
+      const cached = reply.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+      const usage = usageWithCost(
+        {
+          inputTokens: (reply.usage?.prompt_tokens ?? 0) - cached,
+          outputTokens: reply.usage?.completion_tokens ?? 0,
+          cacheReadTokens: cached,
+          cacheWriteTokens: 0,
+        },
+        price,
+      );
+      try {
+        const call = message.tool_calls?.find((c) => c.function?.name === PROPOSE_TOOL_NAME);
+        const proposal = proposalFromReply({
+          toolInput: call?.function?.arguments,
+          cutOff: reply.choices?.[0]?.finish_reason === 'length',
+          refusal: message.refusal ?? undefined,
+          text: message.content ?? '',
+          forced: true,
+        });
+        return { proposal, usage };
+      } catch (err) {
+        throw withUsage(err, usage);
+      }
+    },
+  };
+}
+
+/** Same prompt as Claude's, flattened to two messages (servers cache prefixes on their own). */
+function openaiRequest(model: string, prompt: RenderedPrompt) {
+  return {
+    model,
+    max_tokens: MAX_OUTPUT_TOKENS,
+    messages: [
+      { role: 'system', content: `${prompt.system}\n\n${prompt.program}` },
+      { role: 'user', content: `${prompt.code}\n\n${prompt.volatile}` },
+    ],
+    tools: [
+      {
+        type: 'function',
+        function: { name: PROPOSE_TOOL_NAME, description: PROPOSE_TOOL_DESCRIPTION, parameters: PROPOSAL_JSON_SCHEMA },
+      },
+    ],
+    tool_choice: { type: 'function', function: { name: PROPOSE_TOOL_NAME } },
+  };
+}
+
+/** The parts of a chat-completions reply we read; servers differ, so all optional. */
+interface ChatCompletion {
+  choices?: {
+    finish_reason?: string | null;
+    message?: {
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: { function?: { name?: string; arguments?: unknown } }[];
+    };
+  }[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null };
+}
+
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+function classifyFetchError(api: ApiInfo, err: unknown): Failure {
+  if (err instanceof HttpStatusError) return httpFailure(api, err.status, err.detail, err.retryAfterMs);
+  if (err instanceof DOMException && err.name === 'TimeoutError') return networkFailure(api, "timed out (no reply within the attempt's time limit)");
+  if (err instanceof SyntaxError) return networkFailure(api, `returned a reply that is not JSON: ${err.message}`);
+  if (err instanceof TypeError && err.message === 'fetch failed') {
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    return networkFailure(api, `unreachable (${err.message}${cause})`);
+  }
+  return { retryable: false, error: err instanceof Error ? err : new Error(String(err)) };
+}
+
+/** `{"error": {"message": ...}}` (OpenAI, vLLM), `{"error": "..."}` (Ollama), or the raw text. */
+function errorDetail(body: string): string {
+  try {
+    const json = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
+    const message = typeof json.error === 'string' ? json.error : (json.error?.message ?? json.message);
+    if (message) return message;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return body.slice(0, 500);
 }
