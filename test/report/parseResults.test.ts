@@ -23,10 +23,11 @@ describe('parseResults', () => {
     expect(rows[3]).toMatchObject({ commit: 'd4e5f6g', valBpb: 0, memoryGb: 0, description: 'double model width (OOM)' });
   });
 
-  test('ignores extra columns after the five it needs', () => {
-    const rows = parseResults(fixture('sample.tsv'));
+  test('reads the file a run writes, ignoring its extra columns', () => {
+    const rows = parseResults(fixture('sample.tsv')); // + cost_usd, experiment_id; '-' for no commit
     expect(rows).toHaveLength(12);
     expect(rows[1]).toEqual({ commit: '8b71d0e', valBpb: 0.9932, memoryGb: 44.2, status: 'keep', description: 'raise MATRIX_LR to 0.05' });
+    expect(rows[6]).toMatchObject({ commit: '-', status: 'invalid' });
   });
 
   test('reads an invalid proposal that has no commit', () => {
