@@ -112,8 +112,8 @@ class Attention(nn.Module):
         v = self.v(x).view(B, T, self.n_kv_head, HEAD_DIM)
         if ve is not None:  # value residual: a per-token embedding mixed into v, gated per head in (0, 2)
             gate = 2 * torch.sigmoid(self.ve_gate(x[..., :VE_GATE_CHANNELS]))  # (B, T, n_kv_head)
-            v = v + gate.unsqueeze(-1) * ve.view_as(v)
-        q, k = rms_norm(apply_rotary(q, cos, sin)), rms_norm(apply_rotary(k, cos, sin))  # QK-norm
+            v = v + (gate.unsqueeze(-1) * ve.view_as(v)).type_as(v)
+        q, k = (rms_norm(apply_rotary(t, cos, sin)).type_as(v) for t in (q, k))  # QK-norm; one dtype for SDPA
         q, k, v = (t.transpose(1, 2) for t in (q, k, v))  # (B, H, T, D)
         groups = self.n_head // self.n_kv_head  # GQA: each k/v head serves `groups` query heads
         k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
@@ -160,7 +160,7 @@ class GPT(nn.Module):
     def forward(self, idx):  # idx: (B, T) -> logits (B, T, vocab)
         T = idx.size(1)
         cos, sin = self.cos[:, :T], self.sin[:, :T]
-        masks = {w: window_mask(T, w, idx.device) for w in set(self.windows) if w < T}
+        masks = {w: window_mask(T, w, idx.device) for w in sorted(set(self.windows)) if w < T}
         x = x0 = rms_norm(self.wte(idx))  # (B, T, C)
         for i, block in enumerate(self.blocks):
             x = self.resid_lambdas[i] * x + self.x0_lambdas[i] * x0
@@ -332,6 +332,9 @@ while training_seconds < budget:
         print(f"step {step:05d} | loss {loss_value:.4f} | lr x{lr_multiplier(training_seconds / budget):.2f} "
               f"| dt {dt * 1000:.0f}ms | tok/s {TOTAL_BATCH_TOKENS / dt:,.0f} "
               f"| elapsed {training_seconds:.1f}s | progress {100 * training_seconds / budget:.1f}%", flush=True)
+
+if training_seconds:
+    print(f"train: {step} steps | {timed_tokens / training_seconds:,.0f} tok/s over the timed steps", flush=True)
 
 # ---------------------------------------------------------------------------
 # Evaluation and summary

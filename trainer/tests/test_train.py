@@ -1,0 +1,52 @@
+"""train.py end to end on the cpu preset: the summary block, and clear learning in ~20 s."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TRAINER = Path(__file__).resolve().parents[1]
+CORPUS = TRAINER.parent / ".." / "shared" / "data" / "tinyshakespeare.txt"  # tests may use ../shared
+SUMMARY_KEYS = ["val_bpb", "training_seconds", "total_seconds", "peak_vram_mb", "mfu_percent",
+                "total_tokens_M", "num_steps", "num_params_M", "depth"]
+
+pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason=f"no test corpus at {CORPUS}")
+
+
+def train(budget, cache):
+    """Run train.py on the corpus for a budget; returns (summary dict, stdout)."""
+    env = dict(os.environ, AUTORESEARCH_TIME_BUDGET=str(budget), AUTORESEARCH_DATA=str(CORPUS.resolve()),
+               AUTORESEARCH_CACHE=str(cache), AUTORESEARCH_DEVICE="cpu")
+    done = subprocess.run([sys.executable, "train.py"], cwd=TRAINER, env=env, capture_output=True, text=True,
+                          timeout=budget + 90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    block = done.stdout.split("\n---\n")[-1].strip().splitlines()
+    return dict(line.split(":", 1) for line in block), done.stdout
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def untrained(cache):
+    return train(0, cache)  # a budget of 0 runs no step: it scores the initial model
+
+
+def test_untrained_model_prints_the_nine_key_summary(untrained):
+    summary, stdout = untrained
+    assert list(summary) == SUMMARY_KEYS
+    assert "data: local: " in stdout
+    assert float(summary["num_steps"]) == 0
+    assert all(line.startswith(f"{key}:".ljust(18)) for key, line in zip(SUMMARY_KEYS, stdout.split("\n---\n")[-1].splitlines()))
+
+
+def test_twenty_seconds_of_training_beat_the_untrained_model_clearly(cache, untrained):
+    trained, stdout = train(20, cache)
+    print(f"untrained {untrained[0]}\ntrained {trained}")
+    assert "step 00010 | loss" in stdout
+    assert float(trained["training_seconds"]) >= 20
+    assert float(trained["val_bpb"]) < 0.8 * float(untrained[0]["val_bpb"])
