@@ -67,7 +67,7 @@ SETTINGS = {
 # Peak dense bf16 tensor FLOP/s by GPU name (substring match, first hit wins), for MFU.
 GPU_PEAK_FLOPS = [
     ("H100 PCIe", 756e12), ("H100", 989e12), ("H200", 989e12), ("GH200", 989e12),
-    ("B200", 2250e12), ("A100", 312e12), ("L40S", 362e12), ("L4", 121e12),
+    ("B200", 2250e12), ("A100", 312e12), ("L40S", 362e12), ("L40", 181e12), ("L4", 121e12),
     ("A10", 125e12), ("4090", 165e12), ("3090", 71e12),
 ]
 

@@ -1,4 +1,4 @@
-/** Types shared by workflow and activity code. No runtime imports: workflow-safe. */
+/** Types and naming shared by workflow and activity code. No imports: workflow-safe. */
 
 export type ExperimentStatus = 'keep' | 'discard' | 'crash' | 'invalid';
 
@@ -25,4 +25,9 @@ export interface ExperimentRecord {
   metrics?: Record<string, number>;
   /** Why it crashed or was invalid. */
   error?: string;
+}
+
+/** `exp-0007`: child workflow id suffix, log file name, discarded ref name. */
+export function experimentName(index: number): string {
+  return `exp-${String(index).padStart(4, '0')}`;
 }

@@ -1,0 +1,111 @@
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa, parseCommandString } from 'execa';
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { TrainerConfig } from '../config/runInput.js';
+import { killGroup, killStrayTrainer, recordGroup, pgidFileOf } from './trainerProcess.js';
+import { trainerEnv } from './trainerEnv.js';
+
+export interface TrainInput {
+  experimentId: string;
+  trainerDir: string;
+  logFile: string;
+  trainer: TrainerConfig;
+}
+
+export interface TrainResult {
+  exitCode: number | null;
+  signal?: string;
+  timedOut: boolean;
+  seconds: number;
+  logFile: string;
+}
+
+export interface TrainProgress {
+  elapsedSeconds: number;
+  budgetSeconds: number;
+  lastLine: string;
+  pgid?: number;
+}
+
+const HEARTBEAT_MS = 5_000;
+const KILL_GRACE_MS = 5_000;
+
+/**
+ * Runs the trainer command once, output to the experiment's log. A crash or a hang is a result
+ * (the evaluate phase turns it into a `crash` row), not an activity failure: retrying a crashing
+ * script would only crash again. Only cancellation (worker shutdown, run cancelled) throws.
+ */
+export async function train(input: TrainInput): Promise<TrainResult> {
+  const ctx = Context.current();
+  await mkdir(path.dirname(input.logFile), { recursive: true });
+  const stray = await killStrayTrainer(input.logFile, input.experimentId);
+  if (stray) ctx.log.warn('ended a stray trainer left by an earlier attempt', { pgid: stray });
+
+  const [file, ...args] = parseCommandString(input.trainer.command);
+  // Each attempt rewrites the log, so evaluate reads only the attempt that finished.
+  await writeFile(input.logFile, `# ${input.experimentId} attempt ${ctx.info.attempt}: ${input.trainer.command} (budget ${input.trainer.timeBudgetSeconds}s)\n`);
+  const started = Date.now();
+  // Our own deadline, a little before the activity's start-to-close, so a hang becomes a crash row.
+  const deadlineMs = Math.max(1_000, input.trainer.timeoutSeconds * 1000 - Math.min(30_000, input.trainer.timeoutSeconds * 100));
+  let timedOut = false;
+  let lastLine = '';
+
+  let child;
+  try {
+    child = execa(file, args, {
+      cwd: input.trainerDir,
+      env: trainerEnv(input),
+      extendEnv: false,
+      detached: true, // its own process group
+      stdin: 'ignore',
+      stdout: ['pipe', { file: input.logFile, append: true }],
+      stderr: ['pipe', { file: input.logFile, append: true }],
+      reject: false,
+      buffer: false,
+    });
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`trainer.command could not start: ${(err as Error).message}`, 'TrainerConfig');
+  }
+  const pgid = child.pid;
+  if (pgid) await recordGroup(input.logFile, pgid);
+  const remember = (chunk: Buffer) => {
+    const lines = chunk.toString().split('\n').filter((l) => l.trim());
+    if (lines.length) lastLine = lines[lines.length - 1].slice(0, 200);
+  };
+  child.stdout?.on('data', remember);
+  child.stderr?.on('data', remember);
+
+  const stopGroup = () => {
+    if (!pgid) return;
+    killGroup(pgid, 'SIGTERM');
+    setTimeout(() => killGroup(pgid, 'SIGKILL'), KILL_GRACE_MS).unref();
+  };
+  const heartbeat = () =>
+    ctx.heartbeat({ elapsedSeconds: (Date.now() - started) / 1000, budgetSeconds: input.trainer.timeBudgetSeconds, lastLine, pgid } satisfies TrainProgress);
+  heartbeat();
+  const beat = setInterval(heartbeat, HEARTBEAT_MS);
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    stopGroup();
+  }, deadlineMs);
+  const onCancel = () => stopGroup();
+  ctx.cancellationSignal.addEventListener('abort', onCancel);
+
+  try {
+    const result = await child;
+    if ((result as { code?: string }).code === 'ENOENT') {
+      throw ApplicationFailure.nonRetryable(`trainer.command: "${file}" not found on the worker's PATH (cwd ${input.trainerDir})`, 'TrainerConfig');
+    }
+    if (pgid) killGroup(pgid); // anything the trainer left running in its group
+    const seconds = (Date.now() - started) / 1000;
+    await appendFile(input.logFile, `\n# exit ${result.exitCode ?? result.signal} after ${seconds.toFixed(1)}s${timedOut ? ' (timed out: killed)' : ''}\n`);
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    return { exitCode: result.exitCode ?? null, signal: result.signal ?? undefined, timedOut, seconds, logFile: input.logFile };
+  } finally {
+    clearInterval(beat);
+    clearTimeout(deadline);
+    ctx.cancellationSignal.removeEventListener('abort', onCancel);
+    await rm(pgidFileOf(input.logFile), { force: true });
+  }
+}

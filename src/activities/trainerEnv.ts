@@ -1,0 +1,26 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { TrainerConfig } from '../config/runInput.js';
+
+/** Secrets of the worker that the trainer (code an LLM edits) must never see. */
+const WITHHELD = /(^ANTHROPIC_|^OPENAI_|^TEMPORAL_|API_KEY|SECRET|TOKEN|PASSWORD)/i;
+
+/**
+ * The trainer's environment: the worker's, minus secrets, plus the time budget, the experiment id
+ * (used to recognise a stray trainer) and the project's tool cache on PATH (uv lives there).
+ */
+export function trainerEnv(input: { experimentId: string; trainer: TrainerConfig }): Record<string, string> {
+  const cacheHome = process.env.AUTORESEARCH_CACHE_HOME ?? path.join(os.homedir(), '.cache', 'autoresearch');
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !WITHHELD.test(k)) env[k] = v;
+  return {
+    ...env,
+    PATH: `${path.join(cacheHome, 'bin')}${path.delimiter}${env.PATH ?? ''}`,
+    UV_CACHE_DIR: env.UV_CACHE_DIR ?? path.join(cacheHome, 'uv-cache'),
+    UV_PYTHON_DOWNLOADS: env.UV_PYTHON_DOWNLOADS ?? 'never',
+    PYTHONUNBUFFERED: '1',
+    ...input.trainer.env,
+    AUTORESEARCH_TIME_BUDGET: String(input.trainer.timeBudgetSeconds),
+    AUTORESEARCH_EXPERIMENT_ID: input.experimentId,
+  };
+}

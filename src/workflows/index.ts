@@ -1,0 +1,2 @@
+export { researchRun } from './researchRun.js';
+export { experiment } from './experiment.js';

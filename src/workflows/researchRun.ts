@@ -1,0 +1,157 @@
+import {
+  ApplicationFailure, allHandlersFinished, condition, continueAsNew, executeChild, log, setHandler, workflowInfo,
+  upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
+} from '@temporalio/workflow';
+import { parseRunInput, type RunConfig, type RunInput } from '../config/runInput.js';
+import type { RunPaths } from '../activities/runPaths.js';
+import { io } from './activityOptions.js';
+import { bestOf } from './decision.js';
+import { experiment } from './experiment.js';
+import {
+  experimentPhaseSignal, MAX_NOTE_CHARS, MAX_PROGRAM_CHARS, pauseSignal, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
+  steerUpdate, stopSignal, type ResearchPhase, type RunStatus,
+} from './messages.js';
+import { effectiveExperiment, nextStep } from './nextStep.js';
+import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';
+import { experimentName, type ExperimentRecord } from './types.js';
+
+/** Everything the run carries across continue-as-new. */
+export interface RunState {
+  paths?: RunPaths;
+  baseCommit?: string;
+  records: ExperimentRecord[];
+  paused: boolean;
+  stopRequested: boolean;
+  steeringNotes: string[];
+  programOverride?: string;
+}
+
+export interface RunSummary {
+  tag: string;
+  experiments: number;
+  kept: number;
+  best?: { valBpb: number; commit: string; experiment: number };
+  baselineValBpb?: number;
+  costUsd: number;
+  branch: string;
+  resultsFile: string;
+  endReason: string;
+}
+
+export async function researchRun(input: RunInput, carried?: RunState): Promise<RunSummary> {
+  const parsed = parseRunInput(input);
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, 'InvalidRunInput');
+  const config = parsed.config;
+  const state: RunState = carried ?? { records: [], paused: false, stopRequested: false, steeringNotes: [] };
+  let phase: ResearchPhase = 'preparing';
+  let currentHypothesis: string | undefined;
+  let trainingStartedAt: string | undefined;
+  let endReason: string | undefined;
+
+  const status = (): RunStatus => {
+    const best = bestOf(state.records);
+    return {
+      tag: config.tag, phase: state.paused && phase === 'idle' ? 'paused' : phase, paused: state.paused, stopRequested: state.stopRequested,
+      experiment: state.records.length, experimentsDone: state.records.length, maxExperiments: config.maxExperiments,
+      best: best && { valBpb: best.valBpb, commit: best.commit, experiment: best.index },
+      currentHypothesis, trainingStartedAt, timeBudgetSeconds: config.trainer.timeBudgetSeconds,
+      costUsd: state.records.reduce((s, r) => s + r.costUsd, 0), steeringNotes: state.steeringNotes,
+      branch: state.paths?.branch, resultsFile: state.paths?.resultsFile, endReason,
+    };
+  };
+  const show = () => setCurrentDetails(renderCurrentDetails(status(), state.records));
+
+  setHandler(pauseSignal, () => { state.paused = true; show(); });
+  setHandler(resumeSignal, () => { state.paused = false; show(); });
+  setHandler(stopSignal, () => { state.stopRequested = true; show(); });
+  setHandler(statusQuery, status);
+  setHandler(resultsQuery, () => state.records);
+  setHandler(experimentPhaseSignal, ({ experiment: n, phase: p, hypothesis }) => {
+    if (n !== state.records.length) return; // a late signal from a finished child
+    phase = p;
+    currentHypothesis = hypothesis ?? currentHypothesis;
+    trainingStartedAt = p === 'train' ? new Date().toISOString() : trainingStartedAt;
+    upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, phase));
+    show();
+  });
+  setHandler(steerUpdate, ({ note }) => {
+    state.steeringNotes.push(note.trim());
+    show();
+    return { effectiveFromExperiment: effectiveExperiment(phase, state.records.length), notes: state.steeringNotes.length };
+  }, {
+    validator: ({ note }) => {
+      if (typeof note !== 'string' || !note.trim()) throw new Error('note: must be a non-empty string');
+      if (note.length > MAX_NOTE_CHARS) throw new Error(`note: at most ${MAX_NOTE_CHARS} characters (got ${note.length})`);
+    },
+  });
+  setHandler(setProgramUpdate, ({ program }) => {
+    state.programOverride = program;
+    return { effectiveFromExperiment: effectiveExperiment(phase, state.records.length), notes: state.steeringNotes.length };
+  }, {
+    validator: ({ program }) => {
+      if (typeof program !== 'string' || !program.trim()) throw new Error('program: must be a non-empty string');
+      if (program.length > MAX_PROGRAM_CHARS) throw new Error(`program: at most ${MAX_PROGRAM_CHARS} characters`);
+    },
+  });
+
+  if (!state.paths) {
+    const prepared = await io.prepareRun.executeWithOptions({ summary: `prepare worktree for autoresearch/${config.tag}` }, [config]);
+    state.paths = prepared.paths;
+    state.baseCommit = prepared.baseCommit;
+  }
+  const paths = state.paths;
+  upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, 'idle'));
+
+  for (;;) {
+    phase = 'idle';
+    show();
+    await condition(() => !state.paused || state.stopRequested);
+    const step = nextStep(config, state);
+    if (step.kind === 'end') {
+      endReason = step.reason;
+      break;
+    }
+    const index = state.records.length;
+    const best = bestOf(state.records);
+    const lastCrash = [...state.records].reverse().find((r) => r.status === 'crash');
+    const record = await executeChild(experiment, {
+      workflowId: `${workflowInfo().workflowId}/${experimentName(index)}`,
+      staticSummary: index === 0 ? 'baseline' : `experiment ${index}`,
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      args: [{
+        runId: workflowInfo().workflowId, index, config, paths, bestCommit: best?.commitFull ?? state.baseCommit!,
+        history: state.records, steeringNotes: state.steeringNotes, programOverride: state.programOverride,
+        lastCrashLogFile: lastCrash ? `${paths.logsDir}/${experimentName(lastCrash.index)}.log` : undefined,
+      }],
+    });
+    state.records.push(record);
+    currentHypothesis = undefined;
+    log.info('experiment done', { index, status: record.status, valBpb: record.valBpb });
+    await io.writeResults.executeWithOptions({ summary: `results.tsv: ${state.records.length} rows` }, [{ paths, records: state.records }]);
+    upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, 'idle'));
+
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof researchRun>(input, state);
+    }
+  }
+
+  phase = 'done';
+  upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, 'done'));
+  show();
+  await condition(allHandlersFinished);
+  const best = bestOf(state.records);
+  return {
+    tag: config.tag,
+    experiments: state.records.length,
+    kept: state.records.filter((r) => r.status === 'keep').length,
+    best: best && { valBpb: best.valBpb, commit: best.commit, experiment: best.index },
+    baselineValBpb: state.records[0]?.status === 'keep' ? state.records[0].valBpb : undefined,
+    costUsd: state.records.reduce((s, r) => s + r.costUsd, 0),
+    branch: paths.branch,
+    resultsFile: paths.resultsFile,
+    endReason: endReason!,
+  };
+}
+
+export type { RunConfig };

@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { WorkflowFailedError } from '@temporalio/client';
+import { createWorker } from '../../src/createWorker.js';
+import { researchRun } from '../../src/workflows/researchRun.js';
+import { TASK_QUEUE } from '../../src/temporal/connection.js';
+import { RESULTS_HEADER } from '../../src/activities/resultsTsv.js';
+import { fixtureRunInput, fixtureValBpb, makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+
+let t: TestTemporal;
+beforeAll(async () => {
+  t = await startTestTemporal();
+}, 120_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+async function runWorker<R>(fn: (taskQueue: string) => Promise<R>): Promise<R> {
+  const taskQueue = uniqueId(TASK_QUEUE);
+  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle() });
+  return worker.runUntil(fn(taskQueue));
+}
+
+describe('researchRun on a real dev server', () => {
+  test('a 4-experiment run keeps improvements, reverts the rest and leaves the branch at the best commit', async () => {
+    const repo = await makeFixtureRepo();
+    const tag = uniqueId('four');
+    const summary = await runWorker((taskQueue) =>
+      t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag)], workflowExecutionTimeout: '5 minutes' }),
+    );
+    expect(summary.experiments).toBe(4);
+    expect(summary.endReason).toMatch(/maxExperiments/);
+
+    const workDir = path.join(repo, '.autoresearch', 'runs', tag);
+    const tsv = (await readFile(path.join(workDir, 'results.tsv'), 'utf8')).trimEnd().split('\n');
+    expect(tsv[0].split('\t')).toEqual(RESULTS_HEADER);
+    expect(tsv[0].split('\t').slice(0, 5)).toEqual(['commit', 'val_bpb', 'memory_gb', 'status', 'description']);
+    const rows = tsv.slice(1).map((l) => l.split('\t'));
+    expect(rows).toHaveLength(4);
+    expect(rows[0][4]).toBe('baseline');
+
+    // Every row's val_bpb is the fixture's objective at that commit, and keep/discard follows it.
+    const git = (...a: string[]) => execa('git', a, { cwd: repo }).then((r) => r.stdout);
+    let best = Infinity;
+    let bestCommit = '';
+    for (const [commit, valBpb, memoryGb, status] of rows) {
+      const source = await git('show', `${commit}:trainer/train.py`);
+      if (/^CRASH = True/m.test(source)) {
+        expect([status, valBpb, memoryGb]).toEqual(['crash', '0.000000', '0.0']);
+        continue;
+      }
+      const expected = fixtureValBpb(source);
+      expect(Number(valBpb)).toBeCloseTo(expected, 5);
+      expect(Number(memoryGb)).toBeGreaterThan(0);
+      expect(status).toBe(expected < best ? 'keep' : 'discard');
+      if (expected < best) [best, bestCommit] = [expected, commit];
+    }
+    const head = await git('rev-parse', '--short=7', `autoresearch/${tag}`);
+    expect(head).toBe(bestCommit);
+    // Discarded commits stay reachable under refs of their own.
+    const discarded = rows.filter((r) => r[3] === 'discard');
+    const refs = await git('for-each-ref', '--format=%(objectname:short=7)', `refs/autoresearch/${tag}/discarded/`);
+    expect(refs.split('\n').filter(Boolean).sort()).toEqual(discarded.map((r) => r[0]).sort());
+    // The user's checkout is untouched.
+    expect(await git('status', '--porcelain')).toBe('');
+    expect(await git('rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
+  });
+
+  test('an invalid run input fails at once with an error that names the field', async () => {
+    const tag = uniqueId('bad');
+    const err = await runWorker((taskQueue) =>
+      t.client.workflow
+        .execute(researchRun, { taskQueue, workflowId: tag, args: [{ tag, trainer: { timeBudgetSeconds: 'soon' } } as never] })
+        .catch((e: unknown) => e),
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause;
+    expect(cause?.message).toMatch(/trainer\.timeBudgetSeconds/);
+  });
+});
