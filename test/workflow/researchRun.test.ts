@@ -59,8 +59,8 @@ describe('researchRun on a real dev server', () => {
     }
     const head = await git('rev-parse', '--short=7', `autoresearch/${tag}`);
     expect(head).toBe(bestCommit);
-    // Discarded commits stay reachable under refs of their own.
-    const discarded = rows.filter((r) => r[3] === 'discard');
+    // Discarded and crashed commits stay reachable under refs of their own.
+    const discarded = rows.filter((r) => r[3] !== 'keep');
     const refs = await git('for-each-ref', '--format=%(objectname:short=7)', `refs/autoresearch/${tag}/discarded/`);
     expect(refs.split('\n').filter(Boolean).sort()).toEqual(discarded.map((r) => r[0]).sort());
     // The user's checkout is untouched.
