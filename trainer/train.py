@@ -59,8 +59,8 @@ SEED = 42  # torch random seed
 CPU_DEPTH = 4  # transformer layers
 CPU_ASPECT_RATIO = 32  # width per layer (4 * 32 = 128 channels)
 CPU_HEAD_DIM = 32  # channels per head
-CPU_TOTAL_BATCH_TOKENS = 8192  # tokens per optimizer step
-CPU_DEVICE_BATCH_SIZE = 32  # rows per pass
+CPU_TOTAL_BATCH_TOKENS = 2048  # tokens per optimizer step (small: more steps in a short budget)
+CPU_DEVICE_BATCH_SIZE = 8  # rows per pass
 
 # ---------------------------------------------------------------------------
 # Model: decoder-only transformer. RMSNorm, RoPE, GQA with QK-norm, value-residual embeddings

@@ -5,7 +5,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { RunConfig } from '../config/runInput.js';
 import type { Proposal } from '../proposers/proposal.js';
 import { ProposalSchema } from '../proposers/proposal.js';
-import { ProposalInvalidError, ProposerFatalError, type ProposeResult, type Proposer } from '../proposers/context.js';
+import { ProposalInvalidError, ProposerFatalError, type ProposeResult, type Proposer, type Usage } from '../proposers/context.js';
 import type { ExperimentRecord } from '../workflows/types.js';
 import type { RunPaths } from './runPaths.js';
 
@@ -38,9 +38,11 @@ export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Pr
       );
       return { ...result, proposal: ProposalSchema.parse(result.proposal) };
     } catch (err) {
-      if (err instanceof ProposerFatalError) throw ApplicationFailure.nonRetryable(err.message, err.type);
+      // details[0] carries the usage of a billed call, so it still counts toward the cost cap.
+      const usage = (err as { usage?: Usage }).usage;
+      if (err instanceof ProposerFatalError) throw ApplicationFailure.nonRetryable(err.message, err.type, usage);
       // Malformed output goes back to the workflow, which asks again with the error (repair loop).
-      if (err instanceof ProposalInvalidError) throw ApplicationFailure.nonRetryable(err.message, 'ProposalInvalid');
+      if (err instanceof ProposalInvalidError) throw ApplicationFailure.nonRetryable(err.message, 'ProposalInvalid', usage);
       throw err;
     }
   };

@@ -15,7 +15,7 @@ import {
   withUsage,
 } from './llmErrors.js';
 import { claudeAcceptsForcedToolChoice } from './models.js';
-import { type RenderedPrompt, renderPrompt } from './prompt.js';
+import { type RenderedPrompt, promptChars, renderPrompt } from './prompt.js';
 import { PROPOSAL_JSON_SCHEMA, PROPOSE_TOOL_DESCRIPTION, PROPOSE_TOOL_NAME, proposalFromReply } from './toolSchema.js';
 
 /**
@@ -91,7 +91,7 @@ export function createClaudeProposer(config: ProposerConfig, options: LlmPropose
           text: textOf(message),
           forced: forceTool,
         });
-        return { proposal, usage };
+        return { proposal, usage, promptChars: promptChars(prompt) };
       } catch (err) {
         throw withUsage(err, usage);
       }

@@ -34,6 +34,8 @@ export const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTok
 export interface ProposeResult {
   proposal: import('./proposal.js').Proposal;
   usage: Usage;
+  /** Prompt size sent, for estimateMaxCallCostUsd of the next call. */
+  promptChars?: number;
 }
 
 /** The seam every proposer (offline, Claude, OpenAI-compatible) implements. */
@@ -47,7 +49,7 @@ export interface Proposer {
  * The hypothesize activity turns it into a non-retryable ApplicationFailure.
  */
 export class ProposerFatalError extends Error {
-  constructor(message: string, readonly type = 'ProposerFatal') {
+  constructor(message: string, readonly type = 'ProposerFatal', readonly usage?: Usage) {
     super(message);
     this.name = 'ProposerFatalError';
   }
@@ -55,7 +57,8 @@ export class ProposerFatalError extends Error {
 
 /** The model returned something that does not validate as a Proposal; goes back to it for repair. */
 export class ProposalInvalidError extends Error {
-  constructor(message: string) {
+  /** A call that was answered (and billed) but gave no usable proposal still counts toward the cost. */
+  constructor(message: string, readonly usage?: Usage) {
     super(message);
     this.name = 'ProposalInvalidError';
   }

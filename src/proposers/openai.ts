@@ -7,7 +7,7 @@ import {
   type Failure,
   type LlmProposerOptions,
   httpFailure, networkFailure, retryAfterMs, withRetry, withUsage } from './llmErrors.js';
-import { type RenderedPrompt, renderPrompt } from './prompt.js';
+import { type RenderedPrompt, promptChars, renderPrompt } from './prompt.js';
 import { PROPOSAL_JSON_SCHEMA, PROPOSE_TOOL_DESCRIPTION, PROPOSE_TOOL_NAME, proposalFromReply } from './toolSchema.js';
 
 /**
@@ -43,7 +43,8 @@ export function createOpenAIProposer(config: ProposerConfig, options: LlmPropose
   return {
     kind: 'openai',
     async propose(ctx, signal) {
-      const body = JSON.stringify(openaiRequest(model, renderPrompt(ctx)));
+      const prompt = renderPrompt(ctx);
+      const body = JSON.stringify(openaiRequest(model, prompt));
       const reply = await withRetry(() => post(body, signal), (err) => classifyFetchError(api, err), retry, signal);
       const message = reply.choices?.[0]?.message;
       if (!message) throw new Error(`${api.name} returned no choices for model "${model}"`);
@@ -66,7 +67,7 @@ export function createOpenAIProposer(config: ProposerConfig, options: LlmPropose
           text: message.content ?? '',
           forced: true,
         });
-        return { proposal, usage };
+        return { proposal, usage, promptChars: promptChars(prompt) };
       } catch (err) {
         throw withUsage(err, usage);
       }

@@ -13,7 +13,8 @@ export const io = proxyActivities<Activities>({
 
 /** The proposer: an LLM endpoint may be down for a while; the run waits for it rather than failing. */
 export const proposer = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
+  // Covers the proposer's own bounded retries (4 attempts of up to 300 s plus backoff).
+  startToCloseTimeout: '25 minutes',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 

@@ -5,6 +5,7 @@ import type { Proposal } from '../proposers/proposal.js';
 import type { Usage } from '../proposers/context.js';
 import { io, proposer, trainer } from './activityOptions.js';
 import { decide, type Outcome } from './decision.js';
+import { worstCaseCallUsd } from './nextStep.js';
 import { experimentPhaseSignal, type ResearchPhase } from './messages.js';
 import { experimentName, type ExperimentRecord } from './types.js';
 
@@ -19,6 +20,8 @@ export interface ExperimentInput {
   steeringNotes: string[];
   programOverride?: string;
   lastCrashLogFile?: string;
+  /** What the cost cap leaves for this experiment's proposer calls (absent: no cap). */
+  costBudgetUsd?: number;
 }
 
 export const BASELINE: Proposal = { hypothesis: 'baseline: the unmodified trainer', description: 'baseline', edits: [] };
@@ -39,7 +42,13 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
   const usage: Usage[] = [];
   let repairError: string | undefined;
   let previousProposal: Proposal | undefined;
+  let promptChars: number | undefined;
   for (let attempt = 0; index > 0; attempt++) {
+    const spent = usage.reduce((s, u) => s + u.costUsd, 0);
+    if (attempt > 0 && input.costBudgetUsd !== undefined && spent + worstCaseCallUsd(config, [{ promptChars } as ExperimentRecord]) > input.costBudgetUsd) {
+      repairError = `${repairError}\n(no repair: the cost cap leaves no room for another call)`;
+      break;
+    }
     await phase('hypothesize');
     try {
       const proposed = await proposer.hypothesize.executeWithOptions(
@@ -48,6 +57,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
           lastCrashLogFile: input.lastCrashLogFile, steeringNotes: input.steeringNotes, repairError, previousProposal }],
       );
       usage.push(proposed.usage);
+      promptChars = proposed.promptChars ?? promptChars;
       proposal = proposed.proposal;
       await phase('edit', proposal.hypothesis);
       await io.edit.executeWithOptions({ summary: `edit exp ${index}: ${proposal.description}` },
@@ -56,6 +66,8 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
       break;
     } catch (err) {
       const type = failureType(err);
+      const billed = (err as ActivityFailure).cause instanceof ApplicationFailure ? ((err as ActivityFailure).cause as ApplicationFailure).details?.[0] : undefined;
+      if (billed) usage.push(billed as Usage);
       if (type !== 'EditRejected' && type !== 'ProposalInvalid') throw err;
       repairError = (err as ActivityFailure).cause?.message ?? String(err);
       previousProposal = type === 'EditRejected' ? proposal : undefined;
@@ -68,7 +80,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
     // Not trained: the branch never moved (edit resets to the best commit first), so only the worktree is restored.
     await io.finalize({ paths, keep: false, bestCommit: input.bestCommit, experimentName: name });
     return { ...base, commit: '', commitFull: '', status: 'invalid', description: proposal.description,
-      hypothesis: proposal.hypothesis, costUsd, error: repairError };
+      hypothesis: proposal.hypothesis, costUsd, error: repairError, promptChars };
   }
 
   await phase('commit', proposal.hypothesis);
@@ -106,6 +118,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
     costUsd,
     metrics: summary ? Object.fromEntries(Object.entries(summary).filter(([k]) => k !== 'val_bpb')) as Record<string, number> : undefined,
     error: evaluation.ok ? undefined : evaluation.reason,
+    promptChars,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { RunConfig } from '../config/runInput.js';
+import { estimateMaxCallCostUsd } from '../proposers/cost.js';
 import type { ResearchPhase } from './messages.js';
-import type { ExperimentRecord } from './types.js';
+import { spentUsd, type ExperimentRecord } from './types.js';
 
 export type Step = { kind: 'experiment' } | { kind: 'end'; reason: string };
 
@@ -10,10 +11,25 @@ export function nextStep(config: RunConfig, state: { records: ExperimentRecord[]
   if (config.maxExperiments !== undefined && state.records.length >= config.maxExperiments) {
     return { kind: 'end', reason: `reached maxExperiments (${config.maxExperiments})` };
   }
-  const spent = state.records.reduce((s, r) => s + r.costUsd, 0);
   const cap = config.proposer.maxCostUsd;
-  if (cap !== undefined && spent >= cap) return { kind: 'end', reason: `cost cap reached: $${spent.toFixed(4)} of $${cap.toFixed(2)}` };
+  if (cap !== undefined) {
+    // Money already spent plus the worst case of the call about to start must fit under the cap.
+    const spent = spentUsd(state.records);
+    const next = state.records.length === 0 ? 0 : worstCaseCallUsd(config, state.records);
+    if (spent + next > cap) {
+      return { kind: 'end', reason: `cost cap reached: spent $${spent.toFixed(4)}, next call up to $${next.toFixed(4)}, cap $${cap.toFixed(2)}` };
+    }
+  }
   return { kind: 'experiment' };
+}
+
+/** Before any prompt was sent we assume a large one (the default train.py alone is ~20k chars). */
+export const DEFAULT_PROMPT_CHARS = 60_000;
+
+export function worstCaseCallUsd(config: RunConfig, records: ExperimentRecord[]): number {
+  if (config.proposer.kind === 'offline') return 0;
+  const last = [...records].reverse().find((r) => r.promptChars !== undefined)?.promptChars;
+  return estimateMaxCallCostUsd(config.proposer, Math.max(last ?? DEFAULT_PROMPT_CHARS, 1));
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
 } from '@temporalio/workflow';
 import { parseRunInput, type RunConfig, type RunInput } from '../config/runInput.js';
+import { priceFor } from '../proposers/cost.js';
 import type { RunPaths } from '../activities/runPaths.js';
 import { io } from './activityOptions.js';
 import { bestOf } from './decision.js';
@@ -13,7 +14,7 @@ import {
 } from './messages.js';
 import { effectiveExperiment, nextStep } from './nextStep.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';
-import { experimentName, type ExperimentRecord } from './types.js';
+import { experimentName, spentUsd, type ExperimentRecord } from './types.js';
 
 /** Everything the run carries across continue-as-new. */
 export interface RunState {
@@ -42,6 +43,11 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   const parsed = parseRunInput(input);
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, 'InvalidRunInput');
   const config = parsed.config;
+  try {
+    priceFor(config.proposer); // an unpriced model would make the cost cap meaningless
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(`invalid run input: proposer.model: ${(err as Error).message}`, 'InvalidRunInput');
+  }
   const state: RunState = carried ?? { records: [], paused: false, stopRequested: false, steeringNotes: [] };
   let phase: ResearchPhase = 'preparing';
   let currentHypothesis: string | undefined;
@@ -55,7 +61,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       experiment: state.records.length, experimentsDone: state.records.length, maxExperiments: config.maxExperiments,
       best: best && { valBpb: best.valBpb, commit: best.commit, experiment: best.index },
       currentHypothesis, trainingStartedAt, timeBudgetSeconds: config.trainer.timeBudgetSeconds,
-      costUsd: state.records.reduce((s, r) => s + r.costUsd, 0), steeringNotes: state.steeringNotes,
+      costUsd: spentUsd(state.records), steeringNotes: state.steeringNotes,
       branch: state.paths?.branch, resultsFile: state.paths?.resultsFile, endReason,
     };
   };
@@ -122,6 +128,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
         runId: workflowInfo().workflowId, index, config, paths, bestCommit: best?.commitFull ?? state.baseCommit!,
         history: state.records, steeringNotes: state.steeringNotes, programOverride: state.programOverride,
         lastCrashLogFile: lastCrash ? `${paths.logsDir}/${experimentName(lastCrash.index)}.log` : undefined,
+        costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - spentUsd(state.records),
       }],
     });
     state.records.push(record);
@@ -147,7 +154,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     kept: state.records.filter((r) => r.status === 'keep').length,
     best: best && { valBpb: best.valBpb, commit: best.commit, experiment: best.index },
     baselineValBpb: state.records[0]?.status === 'keep' ? state.records[0].valBpb : undefined,
-    costUsd: state.records.reduce((s, r) => s + r.costUsd, 0),
+    costUsd: spentUsd(state.records),
     branch: paths.branch,
     resultsFile: paths.resultsFile,
     endReason: endReason!,

@@ -25,9 +25,15 @@ export interface ExperimentRecord {
   metrics?: Record<string, number>;
   /** Why it crashed or was invalid. */
   error?: string;
+  /** Size of the last prompt sent, for the worst-case cost of the next call. */
+  promptChars?: number;
 }
 
 /** `exp-0007`: child workflow id suffix, log file name, discarded ref name. */
 export function experimentName(index: number): string {
   return `exp-${String(index).padStart(4, '0')}`;
+}
+
+export function spentUsd(records: ExperimentRecord[]): number {
+  return records.reduce((s, r) => s + r.costUsd, 0);
 }
