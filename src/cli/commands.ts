@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { parseRunInput, type RunConfig } from '../config/runInput.js';
+import { TASK_QUEUE, webUiUrl } from '../temporal/connection.js';
+import { pauseSignal, resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus } from '../workflows/messages.js';
+import type { researchRun } from '../workflows/researchRun.js';
+import { ExperimentCount, ResearchPhaseKey, ResearchTag } from '../workflows/presentation.js';
+import { TypedSearchAttributes } from '@temporalio/common';
+
+/** A user error: printed as one red line by the CLI's edge, exit 1. */
+export class CliError extends Error {}
+
+/** Reads and validates a run input file (the same zod schema the workflow uses). */
+export async function loadRunInput(file: string, overrides: Record<string, unknown> = {}): Promise<RunConfig> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read run input ${file}: ${(err as Error).message}`);
+  }
+  const parsed = parseRunInput({ ...(raw as object), ...overrides });
+  if (!parsed.ok) throw new CliError(`${file}: ${parsed.error}`);
+  return parsed.config;
+}
+
+export function describeConfig(c: RunConfig): string {
+  return [
+    `**Research run \`${c.tag}\`** on branch \`autoresearch/${c.tag}\``,
+    '',
+    '| setting | value |', '|---|---|',
+    `| repo | ${c.repo ?? '(worker default)'} |`,
+    `| trainer | \`${c.trainer.command}\` in \`${c.trainer.dir}\` |`,
+    `| editable | ${c.trainer.editable.join(', ')} |`,
+    `| time budget | ${c.trainer.timeBudgetSeconds} s (timeout ${c.trainer.timeoutSeconds} s) |`,
+    `| proposer | ${c.proposer.kind}${c.proposer.model ? ` (${c.proposer.model})` : ''} |`,
+    `| cost cap | ${c.proposer.maxCostUsd === undefined ? 'none' : `$${c.proposer.maxCostUsd}`} |`,
+    `| max experiments | ${c.maxExperiments ?? 'until stopped'} |`,
+    `| program | ${c.program} |`,
+  ].join('\n');
+}
+
+export async function startRun(client: Client, config: RunConfig, input: unknown) {
+  const handle = await client.workflow.start<typeof researchRun>('researchRun', {
+    taskQueue: TASK_QUEUE,
+    workflowId: config.tag,
+    args: [input as never],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    staticSummary: `${config.tag}: ${config.proposer.kind} proposer, ${config.trainer.timeBudgetSeconds} s budget, ${config.maxExperiments ?? '∞'} experiments`,
+    staticDetails: describeConfig(config),
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: ResearchTag, value: config.tag },
+      { key: ExperimentCount, value: 0 },
+      { key: ResearchPhaseKey, value: 'preparing' },
+    ]),
+  });
+  return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, url: webUiUrl(handle.workflowId) };
+}
+
+export const signals = { pause: pauseSignal, resume: resumeSignal, stop: stopSignal } as const;
+
+export async function sendSignal(client: Client, tag: string, name: keyof typeof signals): Promise<void> {
+  await client.workflow.getHandle(tag).signal(signals[name]);
+}
+
+export async function steer(client: Client, tag: string, note: string) {
+  return client.workflow.getHandle(tag).executeUpdate(steerUpdate, { args: [{ note }] });
+}
+
+export async function setProgram(client: Client, tag: string, program: string) {
+  return client.workflow.getHandle(tag).executeUpdate(setProgramUpdate, { args: [{ program }] });
+}
+
+export async function getStatus(client: Client, tag: string): Promise<RunStatus> {
+  return client.workflow.getHandle(tag).query(statusQuery);
+}
+
+export async function getResults(client: Client, tag: string) {
+  return client.workflow.getHandle(tag).query(resultsQuery);
+}
+
+export function formatStatus(s: RunStatus): string {
+  const lines = [
+    `run ${s.tag}: experiment ${s.experiment}${s.maxExperiments ? `/${s.maxExperiments}` : ''}, phase ${s.phase}${s.paused ? ' (paused)' : ''}${s.stopRequested ? ' (stopping)' : ''}`,
+    s.best ? `best val_bpb ${s.best.valBpb.toFixed(6)} at ${s.best.commit} (exp ${s.best.experiment})` : 'no result yet',
+    `cost $${s.costUsd.toFixed(4)}`,
+  ];
+  if (s.currentHypothesis) lines.push(`hypothesis: ${s.currentHypothesis}`);
+  if (s.branch) lines.push(`branch ${s.branch}, results ${s.resultsFile}`);
+  if (s.endReason) lines.push(`ended: ${s.endReason}`);
+  return lines.join('\n');
+}
