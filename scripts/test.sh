@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# The project's test command (npm test): sets everything up, then runs the TypeScript and Python suites.
+# The project's test command (`npm test`, run by .ci/run): sets everything up, then runs the
+# TypeScript suites (Jest: unit, workflow and fault tests against real dev servers they start
+# themselves, report and UI in headless Chromium) and the trainer's pytest suite.
+# Extra arguments go to Jest, e.g. `npm test -- test/unit`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-export NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}"
+bash scripts/install-chromium.sh
+source scripts/env.sh
+export NODE_OPTIONS="--experimental-vm-modules --no-warnings ${NODE_OPTIONS:-}"
 npx jest --runInBand "$@"
+if [[ $# -eq 0 ]]; then
+  printf '\033[1m== trainer tests (pytest)\033[0m\n'
+  (cd trainer && uv run --frozen --group dev pytest -q)
+fi

@@ -89,3 +89,27 @@ export function formatStatus(s: RunStatus): string {
   if (s.endReason) lines.push(`ended: ${s.endReason}`);
   return lines.join('\n');
 }
+
+/** Prints one line per change of experiment or phase until the run completes; returns its summary. */
+export async function waitForRun(client: Client, tag: string, pollMs = 2000) {
+  const handle = client.workflow.getHandle<typeof researchRun>(tag);
+  let last = '';
+  for (;;) {
+    const desc = await handle.describe();
+    if (desc.status.name !== 'RUNNING') break;
+    const s = await handle.query(statusQuery).catch(() => undefined);
+    if (s) {
+      const line = `[${new Date().toLocaleTimeString()}] experiment ${s.experiment}${s.maxExperiments ? `/${s.maxExperiments}` : ''} ${s.phase}` +
+        (s.best ? ` · best ${s.best.valBpb.toFixed(6)} (${s.best.commit})` : '') + (s.currentHypothesis ? ` · ${s.currentHypothesis}` : '');
+      if (line.slice(11) !== last.slice(11)) console.log(line);
+      last = line;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  const summary = await handle.result();
+  console.log(`run ${summary.tag} finished: ${summary.endReason}`);
+  console.log(`  ${summary.experiments} experiments, ${summary.kept} kept; baseline ${summary.baselineValBpb?.toFixed(6) ?? '-'} → best ${summary.best?.valBpb.toFixed(6) ?? '-'}`);
+  console.log(`  results: ${summary.resultsFile}`);
+  console.log(`  branch:  ${summary.branch}`);
+  return summary;
+}

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { connectClient, webUiUrl } from '../temporal/connection.js';
-import { CliError, formatStatus, getResults, getStatus, loadRunInput, sendSignal, setProgram, startRun, steer } from './commands.js';
+import { CliError, formatStatus, waitForRun, getResults, getStatus, loadRunInput, sendSignal, setProgram, startRun, steer } from './commands.js';
 import { readFile } from 'node:fs/promises';
 
 const USAGE = `usage: npm run research -- <command> [args]
   start [run.json] [--tag T] [--max-experiments N]   start a run (default input: run.json)
   status <tag> [--json]                               where the run is
   results <tag>                                       the results so far, as JSON
+  wait <tag>                                          print progress until the run completes, then its summary
   pause <tag> | resume <tag> | stop <tag>             signals (stop: after the current experiment)
   steer <tag> "<note>"                                a note for the proposer from the next hypothesis on
   set-program <tag> <file>                            replace program.md's direction for the rest of the run
@@ -43,6 +44,9 @@ async function main(argv: string[]): Promise<void> {
       console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
       return;
     }
+    case 'wait':
+      await waitForRun(await connectClient(), needTag());
+      return;
     case 'results':
       console.log(JSON.stringify(await getResults(await connectClient(), needTag()), null, 2));
       return;
