@@ -7,7 +7,7 @@ Usage:
 
 Reads top to bottom: hyperparameters, model, optimizer, setup, training loop, summary.
 The data, the tokenizer, the time budget and the metric live in prepare.py, which stays fixed.
-Every LOG_EVERY steps it prints a `step ...` line; at the end, the summary block that the loop
+Every 10 steps it prints a `step ...` line; at the end, the summary block that the loop
 parses (DESIGN.md section 3). A NaN or diverging loss prints FAIL and exits 1.
 A budget of 0 runs no training step: the summary then scores the untrained model.
 """
@@ -26,9 +26,10 @@ import torch.nn.functional as F
 import prepare
 
 # ---------------------------------------------------------------------------
-# Hyperparameters: the cuda preset, the original autoresearch's scale (~50M parameters)
+# Hyperparameters: the cuda preset, the original autoresearch's scale (~50M parameters). On a cpu
+# the setup scales the same values down to a tiny preset (~1.5M parameters), so every knob matters on both.
 
-DEPTH = 8  # transformer layers; one knob: the width follows as DEPTH * ASPECT_RATIO
+DEPTH = 8  # transformer layers; one knob: the width follows as DEPTH * ASPECT_RATIO (rounded up to whole heads)
 ASPECT_RATIO = 64  # model width per layer (8 * 64 = 512 channels)
 HEAD_DIM = 128  # channels per attention head
 KV_HEAD_RATIO = 2  # query heads per key/value head (grouped-query attention); 1 = plain MHA
@@ -51,16 +52,7 @@ NS_STEPS = 5  # Newton-Schulz iterations per Muon update
 WARMUP_RATIO = 0.0  # fraction of the budget spent warming the LR up from 0
 WARMDOWN_RATIO = 0.5  # fraction of the budget, at the end, spent decaying the LR linearly
 FINAL_LR_FRAC = 0.0  # LR multiplier reached at the end of the warmdown
-LOG_EVERY = 10  # print a step line every this many steps
 SEED = 42  # torch random seed
-
-# The cpu preset: tiny (~1M parameters), so that 30-120 s on two cores shows clear learning.
-# On a cpu these replace the values above; everything else is shared.
-CPU_DEPTH = 4  # transformer layers
-CPU_ASPECT_RATIO = 32  # width per layer (4 * 32 = 128 channels)
-CPU_HEAD_DIM = 32  # channels per head
-CPU_TOTAL_BATCH_TOKENS = 2048  # tokens per optimizer step (small: more steps in a short budget)
-CPU_DEVICE_BATCH_SIZE = 8  # rows per pass
 
 # ---------------------------------------------------------------------------
 # Model: decoder-only transformer. RMSNorm, RoPE, GQA with QK-norm, value-residual embeddings
@@ -268,24 +260,26 @@ def set_schedule(optimizers, progress):
 # Setup
 
 device = torch.device(prepare.device_type())
-if device.type == "cpu":
-    DEPTH, ASPECT_RATIO, HEAD_DIM = CPU_DEPTH, CPU_ASPECT_RATIO, CPU_HEAD_DIM
-    TOTAL_BATCH_TOKENS, DEVICE_BATCH_SIZE = CPU_TOTAL_BATCH_TOKENS, CPU_DEVICE_BATCH_SIZE
+if device.type == "cpu":  # the cpu preset: 8 -> 4 layers, 512 -> 128 wide, 2048 tokens per step, ~1.5M parameters
+    DEPTH, ASPECT_RATIO, HEAD_DIM = max(1, DEPTH // 2), max(1, ASPECT_RATIO // 2), max(2, HEAD_DIM // 4)
+    TOTAL_BATCH_TOKENS, DEVICE_BATCH_SIZE = TOTAL_BATCH_TOKENS // 256, max(1, DEVICE_BATCH_SIZE // 16)
 torch.manual_seed(SEED)
 torch.set_float32_matmul_precision("high")
 orthogonalise = torch.compile(newton_schulz) if device.type == "cuda" else newton_schulz
 autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+log_every = 10  # steps between progress lines
 
 data = prepare.load_data(device.type)
 seq_len, vocab_size = data.settings.seq_len, data.settings.vocab_size
-width = DEPTH * ASPECT_RATIO
+head_group = HEAD_DIM * KV_HEAD_RATIO  # the width is rounded up to whole groups of query heads
+width = -(-DEPTH * ASPECT_RATIO // head_group) * head_group
 n_head = width // HEAD_DIM
 n_kv_head = n_head // KV_HEAD_RATIO
 pattern = [WINDOW_PATTERN[i % len(WINDOW_PATTERN)] for i in range(DEPTH - 1)] + ["L"]
-windows = [seq_len if kind == "L" else int(SHORT_WINDOW_RATIO * seq_len) for kind in pattern]
-assert width % HEAD_DIM == 0 and n_head % KV_HEAD_RATIO == 0 and set(WINDOW_PATTERN) <= {"S", "L"}
-grad_accum = TOTAL_BATCH_TOKENS // (DEVICE_BATCH_SIZE * seq_len)
-assert grad_accum >= 1 and TOTAL_BATCH_TOKENS % (DEVICE_BATCH_SIZE * seq_len) == 0
+windows = [seq_len if kind == "L" else max(1, int(SHORT_WINDOW_RATIO * seq_len)) for kind in pattern]
+assert HEAD_DIM % 2 == 0 and VE_GATE_CHANNELS <= width and set(WINDOW_PATTERN) <= {"S", "L"}
+grad_accum = max(1, round(TOTAL_BATCH_TOKENS / (DEVICE_BATCH_SIZE * seq_len)))
+step_tokens = grad_accum * DEVICE_BATCH_SIZE * seq_len  # TOTAL_BATCH_TOKENS, rounded to whole passes
 
 with torch.device(device):
     model = GPT(vocab_size, seq_len, DEPTH, width, n_head, n_kv_head, windows)
@@ -298,7 +292,7 @@ compiled = torch.compile(model) if device.type == "cuda" else model  # on cpu co
 budget = prepare.time_budget()
 print(f"config: device {device.type} | depth {DEPTH} width {width} heads {n_head}/{n_kv_head} kv "
       f"| windows {windows} | vocab {vocab_size} seq {seq_len} | params {num_params / 1e6:.2f}M "
-      f"| batch {TOTAL_BATCH_TOKENS} tokens = {DEVICE_BATCH_SIZE} rows x {grad_accum} accum | budget {budget:.0f}s",
+      f"| batch {step_tokens} tokens = {DEVICE_BATCH_SIZE} rows x {grad_accum} accum | budget {budget:.0f}s",
       flush=True)
 
 # ---------------------------------------------------------------------------
@@ -327,10 +321,10 @@ while training_seconds < budget:
     step += 1
     if step > data.settings.untimed_steps:
         training_seconds += dt
-        timed_tokens += TOTAL_BATCH_TOKENS
-    if step % LOG_EVERY == 0:
+        timed_tokens += step_tokens
+    if step % log_every == 0:
         print(f"step {step:05d} | loss {loss_value:.4f} | lr x{lr_multiplier(training_seconds / budget):.2f} "
-              f"| dt {dt * 1000:.0f}ms | tok/s {TOTAL_BATCH_TOKENS / dt:,.0f} "
+              f"| dt {dt * 1000:.0f}ms | tok/s {step_tokens / dt:,.0f} "
               f"| elapsed {training_seconds:.1f}s | progress {100 * training_seconds / budget:.1f}%", flush=True)
 
 if training_seconds:
@@ -355,7 +349,7 @@ summary = {
     "total_seconds": f"{time.time() - t_start:.1f}",
     "peak_vram_mb": f"{peak_memory_mb:.1f}",
     "mfu_percent": f"{mfu:.2f}",
-    "total_tokens_M": f"{step * TOTAL_BATCH_TOKENS / 1e6:.1f}",
+    "total_tokens_M": f"{step * step_tokens / 1e6:.1f}",
     "num_steps": f"{step}",
     "num_params_M": f"{num_params / 1e6:.1f}",
     "depth": f"{DEPTH}",

@@ -2,10 +2,12 @@ import { parseArgs } from 'node:util';
 import { connectClient, webUiUrl } from '../temporal/connection.js';
 import { CliError, formatStatus, waitForRun, getResults, getStatus, loadRunInput, sendSignal, setProgram, startRun, steer } from './commands.js';
 import { readFile } from 'node:fs/promises';
+import { watch } from './watch.js';
 
 const USAGE = `usage: npm run research -- <command> [args]
   start [run.json] [--tag T] [--max-experiments N]   start a run (default input: run.json)
   status <tag> [--json]                               where the run is
+  watch <tag>                                         live view until the run ends (Ctrl-C leaves it running)
   results <tag>                                       the results so far, as JSON
   wait <tag>                                          print progress until the run completes, then its summary
   pause <tag> | resume <tag> | stop <tag>             signals (stop: after the current experiment)
@@ -46,6 +48,9 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'wait':
       await waitForRun(await connectClient(), needTag());
+      return;
+    case 'watch':
+      await watch(await connectClient(), needTag());
       return;
     case 'results':
       console.log(JSON.stringify(await getResults(await connectClient(), needTag()), null, 2));

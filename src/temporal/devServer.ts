@@ -56,7 +56,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const uiPort = opts.ui ? (opts.uiPort ?? (await freePort())) : undefined;
   const args = ['server', 'start-dev', '--db-filename', opts.dbFile, '--ip', '127.0.0.1', '--port', String(port),
     '--log-level', 'error', ...searchAttributeFlags()];
-  args.push(...(uiPort ? ['--ui-port', String(uiPort), '--ui-disable-news-fetch'] : ['--headless']));
+  args.push(...(uiPort ? ['--ui-port', String(uiPort)] : ['--headless']));
   for (const [k, v] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
   const child: ResultPromise = execa(cli, args, {
     stdout: opts.logFile ? { file: opts.logFile, append: true } : 'ignore',

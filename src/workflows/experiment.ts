@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { RunConfig } from '../config/runInput.js';
 import type { RunPaths } from '../activities/runPaths.js';
 import type { Proposal } from '../proposers/proposal.js';
@@ -33,6 +33,9 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
   const name = experimentName(index);
   const parent = workflowInfo().parent;
   const phase = async (p: ResearchPhase, hypothesis?: string) => {
+    // The child starts before its hypothesis exists (staticSummary is only 'experiment N'), so the
+    // UI's "current details" of this workflow carry the hypothesis as soon as there is one.
+    setCurrentDetails(`**${name}** · phase **${p}**${hypothesis ? `\n\n${hypothesis}` : ''}`);
     if (parent) await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(experimentPhaseSignal, { experiment: index, phase: p, hypothesis });
   };
   const base = { index, experimentId, memoryGb: 0, valBpb: 0 };

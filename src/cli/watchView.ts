@@ -1,0 +1,87 @@
+/** The `watch` screen as a pure function of what the run reports: unit-tested without a terminal. */
+import type { RunStatus } from '../workflows/messages.js';
+import type { RunSummary } from '../workflows/researchRun.js';
+import type { ExperimentRecord, ExperimentStatus } from '../workflows/types.js';
+
+export interface ViewOptions {
+  /** Terminal width; longer lines are cut. */
+  columns?: number;
+  /** ANSI colours (off for pipes and tests). */
+  color?: boolean;
+  /** How many of the latest results to list. */
+  lastResults?: number;
+  /** A line under the header when the last poll failed (e.g. no worker answers queries). */
+  warning?: string;
+}
+
+const BAR_WIDTH = 30;
+const STATUS_COLOR: Record<ExperimentStatus, string> = { keep: '32', discard: '33', crash: '31', invalid: '2' };
+
+export function renderWatch(status: RunStatus, results: ExperimentRecord[], now: Date, opts: ViewOptions = {}): string {
+  const paint = (code: string, text: string) => (opts.color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const flags = [status.paused && paint('33', 'paused'), status.stopRequested && paint('33', 'stopping after this experiment')].filter(Boolean);
+  const lines = [
+    paint('1', `autoresearch ${status.tag}`) + (status.branch ? `  (${status.branch})` : ''),
+    `experiment ${status.experiment}${status.maxExperiments ? `/${status.maxExperiments}` : ''} · phase ${paint('1', status.phase)}${flags.length ? ` · ${flags.join(' · ')}` : ''}`,
+  ];
+  if (opts.warning) lines.push(paint('31', opts.warning));
+  if (status.currentHypothesis && status.phase !== 'done') lines.push(`hypothesis: ${status.currentHypothesis}`);
+  lines.push(budgetLine(status, now));
+  lines.push(status.best ? `best val_bpb ${paint('32', status.best.valBpb.toFixed(6))} at ${status.best.commit} (exp ${status.best.experiment})` : 'best: no result yet');
+  lines.push(`${tally(results)} · cost $${status.costUsd.toFixed(4)}${status.steeringNotes.length ? ` · ${status.steeringNotes.length} steering note(s)` : ''}`);
+  const last = results.slice(-(opts.lastResults ?? 5));
+  if (last.length) {
+    lines.push('', paint('2', '   # commit   val_bpb   status   description'));
+    for (const r of last) {
+      const bpb = r.status === 'keep' || r.status === 'discard' ? r.valBpb.toFixed(6) : '-'.padEnd(8);
+      lines.push(`${String(r.index).padStart(4)} ${(r.commit || '-').padEnd(8)} ${bpb}  ${paint(STATUS_COLOR[r.status], r.status.padEnd(8))} ${r.description}`);
+    }
+  }
+  if (status.endReason) lines.push('', `run ended: ${status.endReason}`);
+  return lines.map((l) => cut(l, opts.columns)).join('\n');
+}
+
+/** The training budget as a bar; the budget counts training only, so start-up and evaluation overrun it. */
+export function budgetLine(status: RunStatus, now: Date): string {
+  const budget = status.timeBudgetSeconds;
+  if (status.phase !== 'train' || !status.trainingStartedAt) return `training  [${' '.repeat(BAR_WIDTH)}]  not training (budget ${budget} s)`;
+  const elapsed = Math.max(0, (now.getTime() - Date.parse(status.trainingStartedAt)) / 1000);
+  const fraction = Math.min(1, elapsed / budget);
+  const filled = Math.round(fraction * BAR_WIDTH);
+  const note = elapsed > budget ? ' · past the budget: start-up or final evaluation' : '';
+  return `training  [${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%  ${Math.round(elapsed)} s / ${budget} s${note}`;
+}
+
+function tally(results: ExperimentRecord[]): string {
+  const count = (s: ExperimentStatus) => results.filter((r) => r.status === s).length;
+  const parts = (['keep', 'discard', 'crash', 'invalid'] as const).filter((s) => count(s)).map((s) => `${count(s)} ${s}`);
+  return `${results.length} done${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
+/** Cuts a line to the terminal width, counting visible characters only (ANSI codes are free). */
+function cut(line: string, columns?: number): string {
+  const ansi = /(\x1b\[[0-9;]*m)/;
+  if (!columns || line.split(ansi).filter((p) => !ansi.test(p)).join('').length <= columns) return line;
+  let room = columns - 1;
+  let out = '';
+  for (const part of line.split(ansi)) {
+    if (ansi.test(part)) {
+      out += part;
+      continue;
+    }
+    out += part.slice(0, room);
+    room = Math.max(0, room - part.length);
+  }
+  return `${out}…${ansi.test(line) ? '\x1b[0m' : ''}`;
+}
+
+/** What `watch` prints when the run has ended. */
+export function renderSummary(summary: RunSummary): string {
+  const best = summary.best ? `best val_bpb ${summary.best.valBpb.toFixed(6)} at ${summary.best.commit} (exp ${summary.best.experiment})` : 'no successful experiment';
+  const gain = summary.best && summary.baselineValBpb !== undefined ? `, ${(summary.best.valBpb - summary.baselineValBpb).toFixed(6)} vs baseline` : '';
+  return [
+    `run ${summary.tag} completed: ${summary.endReason}`,
+    `${summary.experiments} experiments, ${summary.kept} kept; ${best}${gain}`,
+    `cost $${summary.costUsd.toFixed(4)} · branch ${summary.branch} · results ${summary.resultsFile}`,
+  ].join('\n');
+}

@@ -1,0 +1,50 @@
+import { parseSummary } from '../../src/activities/summary.js';
+import { formatResultsTsv } from '../../src/activities/resultsTsv.js';
+import type { ExperimentRecord } from '../../src/workflows/types.js';
+
+const BLOCK = `step 10 loss 3.2
+---
+val_bpb:          0.997900
+training_seconds: 300.1
+total_seconds:    325.9
+peak_vram_mb:     45060.2
+mfu_percent:      39.80
+total_tokens_M:   499.6
+num_steps:        953
+num_params_M:     50.3
+depth:            8
+`;
+
+describe('parseSummary', () => {
+  test("parses the original's nine-key block", () => {
+    const r = parseSummary(BLOCK);
+    expect(r).toEqual({ ok: true, summary: expect.objectContaining({ val_bpb: 0.9979, peak_vram_mb: 45060.2, num_steps: 953, depth: 8 }) });
+  });
+  test('only val_bpb is required', () => {
+    expect(parseSummary('---\nval_bpb: 1.5\n')).toEqual({ ok: true, summary: { val_bpb: 1.5 } });
+  });
+  test('uses the last block when the output has several', () => {
+    const r = parseSummary(`---\nval_bpb: 2.0\nmore output\n---\nval_bpb: 1.25\n`);
+    expect(r.ok && r.summary.val_bpb).toBe(1.25);
+  });
+  test('FAIL, a missing block, a missing val_bpb and NaN are failures with a reason', () => {
+    expect(parseSummary('step 1\nFAIL\n')).toEqual({ ok: false, reason: 'trainer printed FAIL' });
+    expect(parseSummary('step 1 loss 3\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/no summary block/) });
+    expect(parseSummary('---\ndepth: 8\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/no val_bpb/) });
+    expect(parseSummary('---\nval_bpb: nan\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/val_bpb/) });
+  });
+});
+
+describe('formatResultsTsv', () => {
+  const base = { experimentId: 'r/exp-0000', commitFull: 'x', hypothesis: 'h', costUsd: 0 };
+  test('writes the original five columns first and crash rows as zeros', () => {
+    const rows: ExperimentRecord[] = [
+      { ...base, index: 0, commit: 'a1b2c3d', valBpb: 0.9979, memoryGb: 44.0, status: 'keep', description: 'baseline' },
+      { ...base, index: 1, commit: 'b2c3d4e', valBpb: 0, memoryGb: 0, status: 'crash', description: 'double the width\twith a tab' },
+    ];
+    const lines = formatResultsTsv(rows).trimEnd().split('\n');
+    expect(lines[0].split('\t').slice(0, 5)).toEqual(['commit', 'val_bpb', 'memory_gb', 'status', 'description']);
+    expect(lines[1].split('\t').slice(0, 5)).toEqual(['a1b2c3d', '0.997900', '44.0', 'keep', 'baseline']);
+    expect(lines[2].split('\t').slice(0, 5)).toEqual(['b2c3d4e', '0.000000', '0.0', 'crash', 'double the width with a tab']);
+  });
+});
