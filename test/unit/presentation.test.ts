@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { BestValBpb, ExperimentCount, renderCurrentDetails, ResearchPhaseKey, ResearchTag, searchAttributeUpdates } from '../../src/workflows/presentation.js';
+import type { RunStatus } from '../../src/workflows/messages.js';
+import type { ExperimentRecord, ExperimentStatus } from '../../src/workflows/types.js';
+
+const record = (index: number, status: ExperimentStatus, valBpb: number, description = `change ${index}`): ExperimentRecord => ({
+  index, experimentId: `t/exp-${index}`, commit: `c${index}`.padEnd(7, '0'), commitFull: `c${index}`.padEnd(40, '0'), valBpb, memoryGb: 1,
+  status, description, hypothesis: '', costUsd: 0.01,
+});
+const status = (over: Partial<RunStatus> = {}): RunStatus => ({
+  tag: 't', phase: 'train', paused: false, stopRequested: false, experiment: 6, experimentsDone: 6, timeBudgetSeconds: 300,
+  best: { valBpb: 0.98, commit: 'c300000', experiment: 3 }, costUsd: 0.06, steeringNotes: [], currentHypothesis: 'deeper is better', ...over,
+});
+const records = [record(0, 'keep', 1), record(1, 'discard', 1.1), record(2, 'crash', 0), record(3, 'keep', 0.98), record(4, 'discard', 0.99), record(5, 'discard', 1.2, 'a | b')];
+
+describe('search attributes', () => {
+  test('carry the tag, the experiment count, the phase and the best val_bpb', () => {
+    const pairs = searchAttributeUpdates('t', records, 'train');
+    expect(pairs).toEqual([
+      { key: ResearchTag, value: 't' },
+      { key: ExperimentCount, value: 6 },
+      { key: ResearchPhaseKey, value: 'train' },
+      { key: BestValBpb, value: 0.98 },
+    ]);
+  });
+
+  test('leave BestValBpb out until an experiment has a result', () => {
+    const pairs = searchAttributeUpdates('t', [record(0, 'crash', 0)], 'idle');
+    expect(pairs.map((p) => p.key.name)).toEqual(['ResearchTag', 'ExperimentCount', 'ResearchPhase']);
+  });
+
+  test('are the ones the dev server registers, with the same types', async () => {
+    const registered = (await readFile(new URL('../../temporal/search-attributes.txt', import.meta.url), 'utf8')).split('\n').filter(Boolean);
+    const keys = [ResearchTag, BestValBpb, ExperimentCount, ResearchPhaseKey];
+    expect(keys.map((k) => `${k.name}=${k.type}`)).toEqual(['ResearchTag=KEYWORD', 'BestValBpb=DOUBLE', 'ExperimentCount=INT', 'ResearchPhase=KEYWORD']);
+    expect(registered.map((l) => l.trim().toUpperCase()).sort()).toEqual(keys.map((k) => `${k.name}=${k.type}`.toUpperCase()).sort());
+  });
+});
+
+describe('the run\'s current details', () => {
+  test('show the experiment and phase, the hypothesis, the best result with its commit and the cost', () => {
+    const md = renderCurrentDetails(status(), records);
+    expect(md.split('\n').slice(0, 4)).toEqual([
+      '**Experiment 6** · phase **train**',
+      'Hypothesis: deeper is better',
+      'Best val_bpb **0.980000** at `c300000` (exp 3)',
+      'Cost so far: $0.0600',
+    ]);
+  });
+
+  test('end with a markdown table of the last five results, pipes escaped', () => {
+    const table = renderCurrentDetails(status(), records).split('\n').filter((l) => l.startsWith('|'));
+    expect(table[0]).toBe('| # | commit | val_bpb | status | description |');
+    expect(table.slice(2).map((l) => l.split(' | ')[0])).toEqual(['| 1', '| 2', '| 3', '| 4', '| 5']);
+    expect(table.at(-1)).toBe('| 5 | `c500000` | 1.200000 | discard | a \\| b |');
+  });
+
+  test('say whether the run is paused or stopping, and why it ended', () => {
+    const md = renderCurrentDetails(status({ phase: 'paused', paused: true, stopRequested: true, endReason: 'stopped on request' }), records);
+    expect(md).toMatch(/phase \*\*paused\*\* · ⏸ paused · stopping after this experiment/);
+    expect(md.trimEnd().split('\n').at(-1)).toBe('Run ended: stopped on request');
+  });
+
+  test('say that there is no result yet before the first experiment', () => {
+    expect(renderCurrentDetails(status({ best: undefined, currentHypothesis: undefined, experiment: 0, costUsd: 0 }), [])).toBe(
+      '**Experiment 0** · phase **train**\nNo result yet\nCost so far: $0.0000',
+    );
+  });
+});
