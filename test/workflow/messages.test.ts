@@ -1,0 +1,143 @@
+/** The run's messages (DESIGN §4) against a real dev server: pause, resume, stop, steer, setProgram, search attributes. */
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { createActivities } from '../../src/activities/index.js';
+import { createWorker } from '../../src/createWorker.js';
+import type { ProposerContext } from '../../src/proposers/context.js';
+import { createOfflineProposer } from '../../src/proposers/offline.js';
+import { TASK_QUEUE } from '../../src/temporal/connection.js';
+import {
+  MAX_NOTE_CHARS, pauseSignal, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus,
+} from '../../src/workflows/messages.js';
+import { researchRun } from '../../src/workflows/researchRun.js';
+import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+
+let t: TestTemporal;
+let repo: string;
+beforeAll(async () => {
+  [t, repo] = await Promise.all([startTestTemporal(), makeFixtureRepo()]);
+  await workflowBundle();
+}, 120_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+type Run = WorkflowHandle<typeof researchRun>;
+
+/** Runs `fn` with a fresh worker whose offline proposer records every context it is asked with. */
+async function withRun<R>(extra: Record<string, unknown>, fn: (run: Run, contexts: ProposerContext[]) => Promise<R>): Promise<R> {
+  const contexts: ProposerContext[] = [];
+  const activities = createActivities({
+    createProposer: (config) => {
+      const offline = createOfflineProposer(config);
+      return { kind: 'recording', propose: (ctx, signal) => (contexts.push(ctx), offline.propose(ctx, signal)) };
+    },
+  });
+  const taskQueue = uniqueId(TASK_QUEUE);
+  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle(), activities });
+  const tag = uniqueId('msg');
+  return worker.runUntil(async () => {
+    const run = await t.client.workflow.start(researchRun, {
+      taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, extra)], workflowExecutionTimeout: '3 minutes',
+    });
+    return fn(run, contexts);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the status query until `ok` holds; fails after `timeoutMs` with the last status seen. */
+async function waitForStatus(run: Run, ok: (s: RunStatus) => boolean, timeoutMs = 30_000): Promise<RunStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RunStatus | undefined;
+  while (Date.now() < deadline) {
+    last = await run.query(statusQuery);
+    if (ok(last)) return last;
+    await sleep(100);
+  }
+  throw new Error(`status never matched within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+}
+
+const training = (experiment: number) => (s: RunStatus) => s.experimentsDone === experiment && s.phase === 'train';
+const sleepy = (seconds: number) => ({ trainer: { env: { FIXTURE_SLEEP: String(seconds) } } });
+
+describe('messages to a running research run', () => {
+  test('pause holds back the next experiment and resume releases it', async () => {
+    await withRun({ ...sleepy(2), maxExperiments: 2 }, async (run) => {
+      await waitForStatus(run, training(0));
+      await run.signal(pauseSignal);
+      await waitForStatus(run, (s) => s.experimentsDone === 1);
+      // The running experiment finished; for the next few seconds nothing new starts.
+      for (let i = 0; i < 6; i++) {
+        const s = await run.query(statusQuery);
+        expect([s.experimentsDone, s.phase, s.paused]).toEqual([1, 'paused', true]);
+        await sleep(500);
+      }
+      await expect(t.client.workflow.getHandle(`${run.workflowId}/exp-0001`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+
+      await run.signal(resumeSignal);
+      const summary = await run.result();
+      expect(summary.experiments).toBe(2);
+      expect(summary.endReason).toMatch(/maxExperiments/);
+    });
+  });
+
+  test('a steering note reaches the proposer from the next experiment on, and an empty or oversized note is rejected', async () => {
+    await withRun({ ...sleepy(2), maxExperiments: 2 }, async (run, contexts) => {
+      await waitForStatus(run, training(0));
+      for (const note of ['', '   ', 'x'.repeat(MAX_NOTE_CHARS + 1)]) {
+        await expect(run.executeUpdate(steerUpdate, { args: [{ note }] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      }
+      const accepted = await run.executeUpdate(steerUpdate, { args: [{ note: '  try a deeper model  ' }] });
+      expect(accepted).toEqual({ effectiveFromExperiment: 1, notes: 1 });
+
+      await run.result();
+      expect(contexts.map((c) => [c.experiment, c.steeringNotes])).toEqual([[1, ['try a deeper model']]]);
+      expect((await run.query(statusQuery)).steeringNotes).toEqual(['try a deeper model']);
+    });
+  });
+
+  test('stop ends the run after the current experiment', async () => {
+    await withRun({ ...sleepy(1.5), maxExperiments: 50 }, async (run) => {
+      await waitForStatus(run, training(1));
+      await run.signal(stopSignal);
+      expect((await run.query(statusQuery)).stopRequested).toBe(true);
+      const summary = await run.result();
+      expect(summary.experiments).toBe(2);
+      expect(summary.endReason).toBe('stopped on request');
+    });
+  });
+
+  test('setProgram replaces the direction the proposer sees from the next experiment on', async () => {
+    await withRun({ ...sleepy(1.5), maxExperiments: 3 }, async (run, contexts) => {
+      await waitForStatus(run, training(1));
+      const r = await run.executeUpdate(setProgramUpdate, { args: [{ program: 'Only try deeper models.' }] });
+      expect(r.effectiveFromExperiment).toBe(2);
+      await expect(run.executeUpdate(setProgramUpdate, { args: [{ program: ' ' }] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+
+      await run.result();
+      expect(contexts.map((c) => c.experiment)).toEqual([1, 2]);
+      expect(contexts[0].program).toContain('# Fixture research program');
+      expect(contexts[1].program).toBe('Only try deeper models.');
+    });
+  });
+
+  test('a finished run is found by its search attributes', async () => {
+    await withRun({ maxExperiments: 1 }, async (run) => {
+      await run.result();
+      const query = `ResearchTag = '${run.workflowId}' AND BestValBpb < 2 AND ExperimentCount = 1 AND ResearchPhase = 'done'`;
+      // Visibility is eventually consistent: poll, bounded.
+      const deadline = Date.now() + 15_000;
+      let found: string[] = [];
+      while (Date.now() < deadline && found.length === 0) {
+        found = [];
+        for await (const w of t.client.workflow.list({ query })) found.push(w.workflowId);
+        if (!found.length) await sleep(250);
+      }
+      expect(found).toEqual([run.workflowId]);
+      const none: string[] = [];
+      for await (const w of t.client.workflow.list({ query: `ResearchTag = '${run.workflowId}' AND BestValBpb < 1` })) none.push(w.workflowId);
+      expect(none).toEqual([]);
+    });
+  });
+});
