@@ -29,6 +29,11 @@ echo "starting a worker (log .autoresearch/worker.log)"
 setsid nohup npx tsx src/worker.ts > .autoresearch/worker.log 2>&1 < /dev/null &
 worker=$!
 trap 'kill -TERM -- -$worker 2>/dev/null || true' EXIT
+for _ in $(seq 1 180); do
+  grep -q '^worker: task queue' .autoresearch/worker.log 2>/dev/null && break
+  kill -0 "$worker" 2>/dev/null || { echo "the worker exited; see .autoresearch/worker.log:" >&2; tail -20 .autoresearch/worker.log >&2; exit 1; }
+  sleep 1
+done
 
 tag="${QUICKSTART_TAG:-quickstart-$(date +%Y%m%d-%H%M%S)}"
 extra=()

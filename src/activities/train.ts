@@ -84,7 +84,8 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   const heartbeat = () =>
     ctx.heartbeat({ elapsedSeconds: (Date.now() - started) / 1000, budgetSeconds: input.trainer.timeBudgetSeconds, lastLine, pgid } satisfies TrainProgress);
   heartbeat();
-  const beat = setInterval(heartbeat, HEARTBEAT_MS);
+  // Well inside the heartbeat timeout, or a healthy trainer with a short timeout looks dead.
+  const beat = setInterval(heartbeat, Math.min(HEARTBEAT_MS, (ctx.info.heartbeatTimeoutMs ?? Infinity) / 3));
   const deadline = setTimeout(() => {
     timedOut = true;
     stopGroup();

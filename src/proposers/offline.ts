@@ -56,8 +56,15 @@ const FLOAT_FACTORS = [1.25, 0.8, 1.5, 0.67, 2, 0.5, 3, 0.33, 4, 0.25];
 /** Every neighbouring value of a constant, nearest first. */
 export function neighbours(v: ConstantValue): { next: ConstantValue; direction: Direction }[] {
   switch (v.kind) {
-    case 'float':
-      return FLOAT_FACTORS.map((f) => ({ next: { ...v, value: v.value * f }, direction: f > 1 ? 'up' : 'down' }));
+    case 'float': {
+      // A value in (0, 1) is usually a ratio, a beta or a probability: stay inside (0, 1). Near 1
+      // (betas, decay) the distance to 1 is what matters, so that distance is scaled instead.
+      const scale = (f: number) => {
+        if (v.value <= 0 || v.value >= 1) return v.value * f;
+        return v.value >= 0.5 ? 1 - (1 - v.value) / f : Math.min(v.value * f, 0.95);
+      };
+      return FLOAT_FACTORS.map((f) => ({ next: { ...v, value: scale(f) }, direction: f > 1 ? 'up' : 'down' }));
+    }
     case 'int': {
       const steps = [1, -1, 2, -2].map((d) => v.value + d * Math.max(1, Math.round(Math.abs(v.value) * 0.25)));
       const scaled = [v.value * 2, Math.round(v.value / 2)];

@@ -1,5 +1,7 @@
 import type { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto; // a CommonJS module: named imports do not resolve under ESM
 
 /** DESIGN §4: the run's search attributes, mirrored in temporal/search-attributes.txt for start-dev. */
 export const SEARCH_ATTRIBUTES = {

@@ -1,5 +1,5 @@
 import { findConstants, formatLiteral } from '../../src/proposers/constants.js';
-import { candidates, proposeMutation, scoreCandidate, triedSettings } from '../../src/proposers/offline.js';
+import { candidates, neighbours, proposeMutation, scoreCandidate, triedSettings } from '../../src/proposers/offline.js';
 import { applyEdits } from '../../src/activities/applyEdits.js';
 import type { ProposerContext } from '../../src/proposers/context.js';
 import type { ExperimentRecord } from '../../src/workflows/types.js';
@@ -35,6 +35,17 @@ describe('findConstants', () => {
   test('formats floats so Python still reads them as floats', () => {
     expect(formatLiteral({ kind: 'float', value: 2 })).toBe('2.0');
     expect(formatLiteral({ kind: 'float', value: 0.04 * 1.25 })).toBe('0.05');
+  });
+});
+
+describe('neighbours', () => {
+  test('keeps a value in (0, 1) inside (0, 1), scaling its distance to 1 near 1', () => {
+    const beta = neighbours({ kind: 'float', value: 0.95 }).map((n) => n.next.value as number);
+    expect(beta.every((b) => b > 0 && b < 1)).toBe(true);
+    expect(beta).toContain(1 - 0.05 / 1.25);
+    const ratio = neighbours({ kind: 'float', value: 0.4 }).map((n) => n.next.value as number);
+    expect(ratio.every((r) => r > 0 && r < 1)).toBe(true);
+    expect(neighbours({ kind: 'float', value: 3 }).map((n) => n.next.value)).toContain(6);
   });
 });
 

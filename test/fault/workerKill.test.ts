@@ -1,0 +1,92 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { researchRun } from '../../src/workflows/researchRun.js';
+import { resultsQuery } from '../../src/workflows/messages.js';
+import { TASK_QUEUE } from '../../src/temporal/connection.js';
+import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { killAllWorkerProcesses, startWorkerProcess, trainerProcesses, waitFor } from '../helpers/workerProcess.js';
+
+const EXPERIMENTS = 3;
+// Long enough that the orphan still trains when the retry starts (heartbeat timeout + 5 s retry interval).
+const TRAIN_SECONDS = 15;
+const HEARTBEAT_TIMEOUT_SECONDS = 5;
+
+let t: TestTemporal;
+beforeAll(async () => {
+  t = await startTestTemporal();
+}, 120_000);
+afterAll(async () => {
+  await killAllWorkerProcesses();
+  await t?.close();
+});
+
+describe('a worker killed while an experiment trains', () => {
+  test('the next worker ends the orphaned trainer, retries the experiment and the run loses or duplicates nothing', async () => {
+    const repo = await makeFixtureRepo();
+    const logs = await mkdtemp(path.join(os.tmpdir(), 'ar-workers-'));
+    const tag = uniqueId('kill');
+    const input = fixtureRunInput(repo, tag, {
+      maxExperiments: EXPERIMENTS,
+      trainer: { timeBudgetSeconds: 1, heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS, env: { FIXTURE_SLEEP: String(TRAIN_SECONDS) } },
+    });
+
+    const first = startWorkerProcess({ address: t.server.address, logFile: path.join(logs, 'worker-1.log') });
+    await first.waitUntilPolling(t.connection);
+    const handle = await t.client.workflow.start(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input], workflowExecutionTimeout: '3 minutes' });
+
+    // The baseline trains: its group id lies beside its log, and the trainer has printed its first line.
+    const killedId = `${tag}/exp-0000`;
+    const logsDir = path.join(repo, '.autoresearch', 'runs', tag, 'logs');
+    const pgid = await waitFor('the baseline trainer', async () => {
+      const log = await readFile(path.join(logsDir, 'exp-0000.log'), 'utf8').catch(() => '');
+      const recorded = await readFile(path.join(logsDir, 'exp-0000.pgid'), 'utf8').catch(() => '');
+      return /^fixture trainer:/m.test(log) && Number(recorded) > 0 ? Number(recorded) : undefined;
+    }, 60_000);
+
+    await first.kill();
+    const killedAt = Date.now();
+    // The worker is gone but its trainer is not: the kill happened mid-train, and the trainer is orphaned.
+    const orphans = await trainerProcesses(tag);
+    expect(orphans.map((p) => p.pid)).toContain(pgid);
+    expect(orphans.every((p) => p.pgid === pgid && p.experimentId === killedId)).toBe(true);
+
+    const second = startWorkerProcess({ address: t.server.address, logFile: path.join(logs, 'worker-2.log') });
+    await second.waitUntilPolling(t.connection);
+    const summary = await handle.result();
+    const recoveredAfterMs = Date.now() - killedAt;
+    await second.stop();
+
+    expect(summary.experiments).toBe(EXPERIMENTS);
+    // The retry ended the orphan (DESIGN §6) rather than training beside it, and nothing is left running.
+    expect(second.log()).toMatch(/ended a stray trainer left by an earlier attempt/);
+    expect(await trainerProcesses(tag)).toEqual([]);
+    expect(existsSync(path.join(logsDir, 'exp-0000.pgid'))).toBe(false);
+    // The killed experiment's log holds the attempt that finished, not the first one.
+    const killedLog = await readFile(path.join(logsDir, 'exp-0000.log'), 'utf8');
+    expect(killedLog.split('\n')[0]).toMatch(new RegExp(`^# ${killedId} attempt [2-9]: `));
+    expect(killedLog).toMatch(/^val_bpb:/m);
+
+    // No experiment lost or duplicated: one row, one record and one commit per experiment id.
+    const records = await handle.query(resultsQuery);
+    expect(records.map((r) => r.experimentId)).toEqual(Array.from({ length: EXPERIMENTS }, (_, i) => `${tag}/exp-000${i}`));
+    expect(records.every((r) => r.status !== 'crash')).toBe(true);
+    const tsv = (await readFile(path.join(repo, '.autoresearch', 'runs', tag, 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1);
+    expect(tsv.map((l) => l.split('\t')[0])).toEqual(records.map((r) => r.commit));
+    const git = (...a: string[]) => execa('git', a, { cwd: repo }).then((r) => r.stdout);
+    for (const r of records) {
+      const commits = (await git('log', '--all', '--format=%H', '--fixed-strings', `--grep=Experiment-Id: ${r.experimentId}`)).split('\n').filter(Boolean);
+      expect(commits).toEqual([r.commitFull]);
+    }
+    // The branch ends at the best kept commit.
+    expect(summary.best).toBeDefined();
+    const best = records.filter((r) => r.status === 'keep').sort((a, b) => a.valBpb - b.valBpb)[0];
+    expect(summary.best!.commit).toBe(best.commit);
+    expect(await git('rev-parse', `autoresearch/${tag}`)).toBe(best.commitFull);
+
+    console.log(`worker killed mid-train; the run finished ${(recoveredAfterMs / 1000).toFixed(1)} s later`);
+  }, 150_000);
+});
