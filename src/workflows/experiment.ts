@@ -109,6 +109,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
     [{ paths, keep: status === 'keep', commitFull: committed.commitFull, bestCommit: input.bestCommit, experimentName: name }]);
 
   const summary = evaluation.ok ? evaluation.summary : undefined;
+  setCurrentDetails(`**${name}** · **${status}**${summary ? ` · val_bpb ${summary.val_bpb.toFixed(6)}` : ''}\n\n${proposal.hypothesis}`);
   return {
     ...base,
     commit: committed.commit,

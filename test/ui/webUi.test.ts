@@ -10,6 +10,8 @@ import { parseRunInput } from '../../src/config/runInput.js';
 import { createWorker } from '../../src/createWorker.js';
 import { BROWSER_TIMEOUT_MS, launchChromium } from '../../src/report/browser.js';
 import { startDevServer, type DevServer } from '../../src/temporal/devServer.js';
+import { resultsQuery } from '../../src/workflows/messages.js';
+import type { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { uniqueId, workflowBundle } from '../helpers/temporalEnv.js';
 
@@ -33,28 +35,49 @@ afterAll(async () => {
   await server?.stop();
 });
 
-test('the run page of a finished run shows its summary', async () => {
+/** The UI renders summary, details and current details as markdown, each in an iframe of its own. */
+async function waitForText(page: Page, text: string, timeoutMs = BROWSER_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const body = await frame.locator('body').innerText({ timeout: 1000 }).catch(() => '');
+      if (body.includes(text)) return;
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`"${text}" not shown within ${timeoutMs} ms`);
+}
+
+async function openUserMetadata(page: Page, workflowId: string): Promise<void> {
+  await page.goto(`http://localhost:${server.uiPort}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`);
+  await page.getByRole('link', { name: 'User Metadata' }).or(page.getByText('User Metadata', { exact: true })).first().click();
+}
+
+test('the run page of a finished run shows its summary, its configuration and its current details; an experiment\'s shows its hypothesis', async () => {
   const repo = await makeFixtureRepo();
   const tag = uniqueId('ui');
   const input = fixtureRunInput(repo, tag, { maxExperiments: 2 });
   const parsed = parseRunInput(input);
   if (!parsed.ok) throw new Error(parsed.error);
-  // The run is started as the CLI starts it (task queue `autoresearch`: this server is the test's own).
+  // Started as the CLI starts it, on task queue `autoresearch` (this server is the test's own).
   const worker = await createWorker({ connection: workerConnection, namespace: 'default', workflowBundle: await workflowBundle() });
+  // The worker stays up while the pages load: current details come from a query the worker answers.
   await worker.runUntil(async () => {
     const started = await startRun(client, parsed.config, input);
-    await client.workflow.getHandle(started.workflowId).result();
-    const summary = `${tag}: offline proposer, 5 s budget, 2 experiments`;
+    const summary = await client.workflow.getHandle<typeof researchRun>(started.workflowId).result();
+    expect(summary.experiments).toBe(2);
+    const records = await client.workflow.getHandle(started.workflowId).query(resultsQuery);
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.setDefaultTimeout(BROWSER_TIMEOUT_MS);
-    await page.goto(`http://localhost:${server.uiPort}/namespaces/default/workflows/${encodeURIComponent(tag)}`);
-    await page.getByText(summary).first().waitFor();
-    await page.getByText('User Metadata').first().click();
-    await page.waitForTimeout(3000);
-    console.log('FRAMES>>>', page.frames().map((f) => f.url()).join(' | '));
-    const html = await page.content();
-    const k = html.indexOf('Current Details');
-    console.log('HTML>>>', html.slice(k, k + 3000));
+    await openUserMetadata(page, tag);
+    await waitForText(page, `${tag}: offline proposer, 5 s budget, 2 experiments`);
+    await waitForText(page, `Research run ${tag} on branch autoresearch/${tag}`);
+    await waitForText(page, 'Run ended: reached maxExperiments (2)');
+    await page.screenshot({ path: '/tmp/ui-run.png' });
+
+    await openUserMetadata(page, `${tag}/exp-0001`);
+    await waitForText(page, records[1].hypothesis);
+    await page.screenshot({ path: '/tmp/ui-experiment.png' });
   });
 });
