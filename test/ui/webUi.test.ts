@@ -35,11 +35,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** The UI renders summary, details and current details as markdown, each in an iframe of its own. */
+/** Waits until a markdown pane (summary, details, current details: each an iframe of its own) shows `text`. */
 async function waitForText(page: Page, text: string, timeoutMs = BROWSER_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    for (const frame of page.frames()) {
+    for (const frame of page.frames().filter((f) => f !== page.mainFrame())) {
       const body = await frame.locator('body').innerText({ timeout: 1000 }).catch(() => '');
       if (body.includes(text)) return;
     }
