@@ -39,7 +39,7 @@ VE_GATE_CHANNELS = 32  # input channels of the per-head gate on the value-residu
 LOGIT_SOFTCAP = 15.0  # logits = cap * tanh(logits / cap), bounds them early in training
 ROPE_BASE = 10000.0  # rotary embedding base frequency
 TOTAL_BATCH_TOKENS = 524288  # tokens per optimizer step (gradient accumulation makes up the rest)
-DEVICE_BATCH_SIZE = 128  # rows per forward/backward pass
+DEVICE_BATCH_SIZE = 64  # rows per forward/backward pass (the original used 128; 64 leaves memory headroom)
 MATRIX_LR = 0.04  # Muon learning rate for the 2-D weights inside the blocks
 EMBEDDING_LR = 0.6  # AdamW, token and value embeddings (times (width/768)^-0.5)
 UNEMBEDDING_LR = 0.004  # AdamW, output head (times (width/768)^-0.5)
@@ -262,7 +262,7 @@ def set_schedule(optimizers, progress):
 device = torch.device(prepare.device_type())
 if device.type == "cpu":  # the cpu preset: 8 -> 4 layers, 512 -> 128 wide, 2048 tokens per step, ~1.5M parameters
     DEPTH, ASPECT_RATIO, HEAD_DIM = max(1, DEPTH // 2), max(1, ASPECT_RATIO // 2), max(2, HEAD_DIM // 4)
-    TOTAL_BATCH_TOKENS, DEVICE_BATCH_SIZE = TOTAL_BATCH_TOKENS // 256, max(1, DEVICE_BATCH_SIZE // 16)
+    TOTAL_BATCH_TOKENS, DEVICE_BATCH_SIZE = TOTAL_BATCH_TOKENS // 256, max(1, DEVICE_BATCH_SIZE // 8)
 torch.manual_seed(SEED)
 torch.set_float32_matmul_precision("high")
 orthogonalise = torch.compile(newton_schulz) if device.type == "cuda" else newton_schulz
