@@ -56,8 +56,13 @@ describe('a worker killed while an experiment trains', () => {
 
     const second = startWorkerProcess({ address: t.server.address, logFile: path.join(logs, 'worker-2.log') });
     await second.waitUntilPolling(t.connection);
+    const retriedAfterMs = await waitFor('the retry', async () => {
+      const log = await readFile(path.join(logsDir, 'exp-0000.log'), 'utf8').catch(() => '');
+      return / attempt [2-9]: /.test(log) ? Date.now() - killedAt : undefined;
+    }, 60_000);
     const summary = await handle.result();
-    const recoveredAfterMs = Date.now() - killedAt;
+    const finishedAfterMs = Date.now() - killedAt;
+    const records = await handle.query(resultsQuery);
     await second.stop();
 
     expect(summary.experiments).toBe(EXPERIMENTS);
@@ -71,7 +76,6 @@ describe('a worker killed while an experiment trains', () => {
     expect(killedLog).toMatch(/^val_bpb:/m);
 
     // No experiment lost or duplicated: one row, one record and one commit per experiment id.
-    const records = await handle.query(resultsQuery);
     expect(records.map((r) => r.experimentId)).toEqual(Array.from({ length: EXPERIMENTS }, (_, i) => `${tag}/exp-000${i}`));
     expect(records.every((r) => r.status !== 'crash')).toBe(true);
     const tsv = (await readFile(path.join(repo, '.autoresearch', 'runs', tag, 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1);
@@ -87,6 +91,6 @@ describe('a worker killed while an experiment trains', () => {
     expect(summary.best!.commit).toBe(best.commit);
     expect(await git('rev-parse', `autoresearch/${tag}`)).toBe(best.commitFull);
 
-    console.log(`worker killed mid-train; the run finished ${(recoveredAfterMs / 1000).toFixed(1)} s later`);
+    console.log(`worker killed mid-train: retry started after ${(retriedAfterMs / 1000).toFixed(1)} s, run finished after ${(finishedAfterMs / 1000).toFixed(1)} s`);
   }, 150_000);
 });
