@@ -18,7 +18,8 @@ pytestmark = pytest.mark.skipif(not CORPUS.exists(), reason=f"no test corpus at 
 def train(budget, cache):
     """Run train.py on the corpus for a budget; returns (summary dict, stdout)."""
     env = dict(os.environ, AUTORESEARCH_TIME_BUDGET=str(budget), AUTORESEARCH_DATA=str(CORPUS.resolve()),
-               AUTORESEARCH_CACHE=str(cache), AUTORESEARCH_DEVICE="cpu")
+               AUTORESEARCH_CACHE=str(cache), AUTORESEARCH_DEVICE="cpu",
+               OMP_NUM_THREADS="1")  # steadier on a loaded CI machine: OpenMP threads stall when cores are shared
     done = subprocess.run([sys.executable, "train.py"], cwd=TRAINER, env=env, capture_output=True, text=True,
                           timeout=budget + 90)
     assert done.returncode == 0, done.stdout + done.stderr
