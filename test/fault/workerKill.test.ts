@@ -2,11 +2,11 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { resultsQuery } from '../../src/workflows/messages.js';
 import { TASK_QUEUE } from '../../src/temporal/connection.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { expectConsistentRun } from '../helpers/runInvariants.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 import { killAllWorkerProcesses, startWorkerProcess, trainerProcesses, waitFor } from '../helpers/workerProcess.js';
 
@@ -65,31 +65,15 @@ describe('a worker killed while an experiment trains', () => {
     const records = await handle.query(resultsQuery);
     await second.stop();
 
-    expect(summary.experiments).toBe(EXPERIMENTS);
-    // The retry ended the orphan (DESIGN §6) rather than training beside it, and nothing is left running.
+    await expectConsistentRun({ repo, tag, experiments: EXPERIMENTS, summary, records });
+    expect(records[0].status).toBe('keep'); // the killed baseline trained to the end on its retry
+    // The retry ended the orphan (DESIGN §6) rather than training beside it, and forgot its group.
     expect(second.log()).toMatch(/ended a stray trainer left by an earlier attempt/);
-    expect(await trainerProcesses(tag)).toEqual([]);
     expect(existsSync(path.join(logsDir, 'exp-0000.pgid'))).toBe(false);
     // The killed experiment's log holds the attempt that finished, not the first one.
     const killedLog = await readFile(path.join(logsDir, 'exp-0000.log'), 'utf8');
     expect(killedLog.split('\n')[0]).toMatch(new RegExp(`^# ${killedId} attempt [2-9]: `));
     expect(killedLog).toMatch(/^val_bpb:/m);
-
-    // No experiment lost or duplicated: one row, one record and one commit per experiment id.
-    expect(records.map((r) => r.experimentId)).toEqual(Array.from({ length: EXPERIMENTS }, (_, i) => `${tag}/exp-000${i}`));
-    expect(records.every((r) => r.status !== 'crash')).toBe(true);
-    const tsv = (await readFile(path.join(repo, '.autoresearch', 'runs', tag, 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1);
-    expect(tsv.map((l) => l.split('\t')[0])).toEqual(records.map((r) => r.commit));
-    const git = (...a: string[]) => execa('git', a, { cwd: repo }).then((r) => r.stdout);
-    for (const r of records) {
-      const commits = (await git('log', '--all', '--format=%H', '--fixed-strings', `--grep=Experiment-Id: ${r.experimentId}`)).split('\n').filter(Boolean);
-      expect(commits).toEqual([r.commitFull]);
-    }
-    // The branch ends at the best kept commit.
-    expect(summary.best).toBeDefined();
-    const best = records.filter((r) => r.status === 'keep').sort((a, b) => a.valBpb - b.valBpb)[0];
-    expect(summary.best!.commit).toBe(best.commit);
-    expect(await git('rev-parse', `autoresearch/${tag}`)).toBe(best.commitFull);
 
     console.log(`worker killed mid-train: retry started after ${(retriedAfterMs / 1000).toFixed(1)} s, run finished after ${(finishedAfterMs / 1000).toFixed(1)} s`);
   }, 150_000);
