@@ -16,7 +16,10 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 
 step "npm packages"
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: the registry here serves only this platform's optional binaries (e.g. @swc/core-*),
+  # so the lock file lacks the others and `npm ci` refuses it. `npm install --no-save` installs
+  # exactly the locked versions and leaves package-lock.json as committed.
+  npm install --no-save --no-audit --no-fund --loglevel=error
 else
   echo "up to date"
 fi
