@@ -1,0 +1,62 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import proto from '@temporalio/proto';
+import { Worker, type ReplayResult } from '@temporalio/worker';
+import { workflowBundle } from '../helpers/temporalEnv.js';
+
+/**
+ * Saved histories of a finished run (scripts/record-history.ts) replay against today's workflow
+ * code: a change that would break running workflows (a new activity, a reordered step) fails here.
+ */
+const HISTORIES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../histories');
+const { History } = proto.temporal.api.history.v1;
+
+interface SavedHistory {
+  /** The file name: `<tag>.json` for the run, `<tag>.exp-NNNN.json` for an experiment. */
+  workflowId: string;
+  workflowType: string;
+  history: proto.temporal.api.history.v1.History;
+}
+
+async function savedHistories(): Promise<SavedHistory[]> {
+  const files = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(
+    files.map(async (f) => {
+      // History.toObject form (see scripts/record-history.ts for why not proto-JSON).
+      const history = History.fromObject(JSON.parse(await readFile(path.join(HISTORIES_DIR, f), 'utf8')));
+      const workflowType = history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
+      return { workflowId: path.basename(f, '.json').replace('.', '/'), workflowType, history };
+    }),
+  );
+}
+
+async function replay(histories: SavedHistory[]): Promise<ReplayResult[]> {
+  const results: ReplayResult[] = [];
+  const options = { workflowBundle: await workflowBundle(), replayName: 'replay-test' };
+  for await (const result of Worker.runReplayHistories(options, histories)) results.push(result);
+  return results;
+}
+
+describe('saved histories replay', () => {
+  test('every saved run and experiment history replays without a determinism error', async () => {
+    const histories = await savedHistories();
+    // At least one run and one experiment, or the test proves nothing.
+    expect(histories.filter((h) => h.workflowType === 'researchRun').length).toBeGreaterThanOrEqual(1);
+    expect(histories.filter((h) => h.workflowType === 'experiment').length).toBeGreaterThanOrEqual(1);
+
+    const results = await replay(histories);
+    expect(results.map((r) => r.workflowId)).toEqual(histories.map((h) => h.workflowId));
+    expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
+  });
+
+  test('a history the code would not produce fails to replay (the check can fail)', async () => {
+    const [run] = (await savedHistories()).filter((h) => h.workflowType === 'researchRun');
+    const scheduled = run.history.events.find((e) => e.activityTaskScheduledEventAttributes)!;
+    scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'notAnActivityOfOurs';
+
+    const [result] = await replay([run]);
+    expect(result.error).toBeDefined();
+    expect(String(result.error)).toMatch(/nondetermin/i);
+  });
+});
