@@ -132,6 +132,8 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       }],
     });
     state.records.push(record);
+    // Between experiments: without this, status would pair the next number with the last phase ('decide').
+    phase = 'idle';
     currentHypothesis = undefined;
     log.info('experiment done', { index, status: record.status, valBpb: record.valBpb });
     await io.writeResults.executeWithOptions({ summary: `results.tsv: ${state.records.length} rows` }, [{ paths, records: state.records }]);
