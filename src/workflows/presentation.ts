@@ -28,11 +28,13 @@ export function renderCurrentDetails(status: RunStatus, records: ExperimentRecor
     status.best ? `Best val_bpb **${status.best.valBpb.toFixed(6)}** at \`${status.best.commit}\` (exp ${status.best.experiment})` : 'No result yet',
     `Cost so far: $${status.costUsd.toFixed(4)}`,
   ].filter(Boolean);
+  const blocks = [lines.join('\n\n')]; // markdown: a single newline would merge these into one paragraph
   const last = records.slice(-5);
   if (last.length) {
-    lines.push('', '| # | commit | val_bpb | status | description |', '|---|---|---|---|---|');
-    for (const r of last) lines.push(`| ${r.index} | \`${r.commit || '-'}\` | ${r.valBpb.toFixed(6)} | ${r.status} | ${r.description.replace(/\|/g, '\\|')} |`);
+    const table = ['| # | commit | val_bpb | status | description |', '|---|---|---|---|---|'];
+    for (const r of last) table.push(`| ${r.index} | \`${r.commit || '-'}\` | ${r.valBpb.toFixed(6)} | ${r.status} | ${r.description.replace(/\|/g, '\\|')} |`);
+    blocks.push(table.join('\n'));
   }
-  if (status.endReason) lines.push('', `Run ended: ${status.endReason}`);
-  return lines.join('\n');
+  if (status.endReason) blocks.push(`Run ended: ${status.endReason}`);
+  return blocks.join('\n\n');
 }

@@ -67,8 +67,13 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   };
   const show = () => setCurrentDetails(renderCurrentDetails(status(), state.records));
 
-  setHandler(pauseSignal, () => { state.paused = true; show(); });
-  setHandler(resumeSignal, () => { state.paused = false; show(); });
+  // ResearchPhase follows pause/resume only between experiments; a running one keeps its phase.
+  const showPause = () => {
+    if (phase === 'idle') upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, state.paused ? 'paused' : 'idle'));
+    show();
+  };
+  setHandler(pauseSignal, () => { state.paused = true; showPause(); });
+  setHandler(resumeSignal, () => { state.paused = false; showPause(); });
   setHandler(stopSignal, () => { state.stopRequested = true; show(); });
   setHandler(statusQuery, status);
   setHandler(resultsQuery, () => state.records);
@@ -92,6 +97,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   });
   setHandler(setProgramUpdate, ({ program }) => {
     state.programOverride = program;
+    show();
     return { effectiveFromExperiment: effectiveExperiment(phase, state.records.length), notes: state.steeringNotes.length };
   }, {
     validator: ({ program }) => {
