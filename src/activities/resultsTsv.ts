@@ -1,4 +1,4 @@
-import type { ExperimentRecord } from '../workflows/types.js';
+import type { ExperimentRecord, SteeringNote } from '../workflows/types.js';
 
 /** The original's five columns first (DESIGN §2); ours follow and never replace them. */
 export const RESULTS_HEADER = ['commit', 'val_bpb', 'memory_gb', 'status', 'description', 'cost_usd', 'experiment_id'];
@@ -22,4 +22,11 @@ export function formatResultsTsv(records: ExperimentRecord[]): string {
 
 function oneLine(s: string): string {
   return s.replace(/[\t\r\n]+/g, ' ').trim();
+}
+
+/** Beside results.tsv: the steering notes, so the report can show them. */
+export const STEERING_FILE = 'steering.tsv';
+
+export function formatSteeringTsv(notes: SteeringNote[]): string {
+  return ['from_experiment\tnote', ...notes.map((n) => `${n.fromExperiment}\t${oneLine(n.note)}`)].join('\n') + '\n';
 }

@@ -1,10 +1,17 @@
 import { writeFile, rename } from 'node:fs/promises';
-import type { ExperimentRecord } from '../workflows/types.js';
-import { formatResultsTsv } from './resultsTsv.js';
+import path from 'node:path';
+import type { ExperimentRecord, SteeringNote } from '../workflows/types.js';
+import { formatResultsTsv, formatSteeringTsv, STEERING_FILE } from './resultsTsv.js';
 import type { RunPaths } from './runPaths.js';
 
-export async function writeResults(input: { paths: RunPaths; records: ExperimentRecord[] }): Promise<void> {
-  const tmp = `${input.paths.resultsFile}.tmp`;
-  await writeFile(tmp, formatResultsTsv(input.records));
-  await rename(tmp, input.paths.resultsFile); // atomic: a reader never sees half a file
+/** Rewrites results.tsv (and steering.tsv, the person's notes) whole from workflow state. */
+export async function writeResults(input: { paths: RunPaths; records: ExperimentRecord[]; notes?: SteeringNote[] }): Promise<void> {
+  await writeAtomically(input.paths.resultsFile, formatResultsTsv(input.records));
+  if (input.notes?.length) await writeAtomically(path.join(path.dirname(input.paths.resultsFile), STEERING_FILE), formatSteeringTsv(input.notes));
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file); // a reader never sees half a file
 }

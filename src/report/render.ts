@@ -12,6 +12,8 @@ export interface RenderOptions {
   tag: string;
   /** commit → relative link to its diff; commits without one are shown as plain text. */
   diffLinks?: Record<string, string>;
+  /** The person's steering notes (steering.tsv beside results.tsv), when the run had any. */
+  steeringNotes?: { fromExperiment: number; note: string }[];
 }
 
 export function renderReport(results: ResultRow[], options: RenderOptions): string {
@@ -34,6 +36,7 @@ ${figures(summary)}
 ${renderChart(rows, summary, options.tag)}
 </figure>
 ${table(rows, options.diffLinks ?? {})}
+${steering(options.steeringNotes ?? [])}
 </main>
 </body>
 </html>
@@ -54,6 +57,12 @@ function figures(summary: ReportSummary): string {
   }
   const cells = items.map(([label, value]) => `<div><dt>${label}</dt><dd>${value}</dd></div>`).join('\n');
   return `<dl class="figures">\n${cells}\n</dl>`;
+}
+
+function steering(notes: { fromExperiment: number; note: string }[]): string {
+  if (notes.length === 0) return '';
+  const items = notes.map((n) => `<li><span class="from">from experiment ${n.fromExperiment}</span> ${escapeHtml(n.note)}</li>`).join('\n');
+  return `<section id="steering">\n<h2>Steering notes</h2>\n<ol>\n${items}\n</ol>\n</section>`;
 }
 
 function table(rows: ReportRow[], diffLinks: Record<string, string>): string {
@@ -81,6 +90,7 @@ const PAGE_CSS = `
 body { margin: 0; background: #f6f7f9; color: #222; font: 14px/1.45 "DejaVu Sans", system-ui, sans-serif; }
 main { max-width: 1000px; margin: 0 auto; padding: 24px 20px 48px; }
 h1 { font-size: 22px; margin: 0 0 16px; }
+#steering .from { color: #666; margin-right: 6px; }
 h1 .tag { font-family: "DejaVu Sans Mono", ui-monospace, monospace; }
 .figures { display: flex; flex-wrap: wrap; gap: 10px; margin: 0 0 18px; }
 .figures div { background: #fff; border: 1px solid #e2e4e8; border-radius: 6px; padding: 8px 12px; }

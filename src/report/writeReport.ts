@@ -1,6 +1,6 @@
 /** The report's I/O: read results.tsv, save the diffs it can find, write report.html and chart.png. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ChromiumMissingError, screenshotChart } from './browser.js';
 import { parseResults, ResultsParseError, type ResultRow } from './parseResults.js';
@@ -33,7 +33,8 @@ export async function writeReport(request: ReportRequest): Promise<WrittenReport
   await mkdir(request.outDir, { recursive: true });
   const diffLinks = request.repo ? await writeDiffs(rows, request.repo, request.outDir) : {};
   const html = join(request.outDir, 'report.html');
-  await writeFile(html, renderReport(rows, { tag: request.tag, diffLinks }));
+  const steeringNotes = await readSteering(join(dirname(request.resultsPath), 'steering.tsv'));
+  await writeFile(html, renderReport(rows, { tag: request.tag, diffLinks, steeringNotes }));
 
   const written: WrittenReport = { html, diffs: Object.values(diffLinks).map((link) => join(request.outDir, link)), warnings: [] };
   const png = join(request.outDir, 'chart.png');
@@ -45,6 +46,17 @@ export async function writeReport(request: ReportRequest): Promise<WrittenReport
     written.warnings.push(`chart.png skipped: ${error.message}`);
   }
   return written;
+}
+
+/** steering.tsv (`from_experiment<TAB>note`), written by the run beside results.tsv; absent is fine. */
+async function readSteering(path: string): Promise<{ fromExperiment: number; note: string }[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split('\t'))
+    .filter(([from, note]) => note && /^\d+$/.test(from))
+    .map(([from, note]) => ({ fromExperiment: Number(from), note }));
 }
 
 async function readResults(path: string): Promise<ResultRow[]> {

@@ -14,7 +14,7 @@ import {
 } from './messages.js';
 import { effectiveExperiment, nextStep } from './nextStep.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';
-import { experimentName, spentUsd, type ExperimentRecord } from './types.js';
+import { experimentName, spentUsd, type ExperimentRecord, type SteeringNote } from './types.js';
 
 /** Everything the run carries across continue-as-new. */
 export interface RunState {
@@ -23,7 +23,7 @@ export interface RunState {
   records: ExperimentRecord[];
   paused: boolean;
   stopRequested: boolean;
-  steeringNotes: string[];
+  steeringNotes: SteeringNote[];
   programOverride?: string;
 }
 
@@ -61,7 +61,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       experiment: state.records.length, experimentsDone: state.records.length, maxExperiments: config.maxExperiments,
       best: best && { valBpb: best.valBpb, commit: best.commit, experiment: best.index },
       currentHypothesis, trainingStartedAt, timeBudgetSeconds: config.trainer.timeBudgetSeconds,
-      costUsd: spentUsd(state.records), steeringNotes: state.steeringNotes,
+      costUsd: spentUsd(state.records), steeringNotes: state.steeringNotes.map((n) => n.note),
       branch: state.paths?.branch, resultsFile: state.paths?.resultsFile, endReason,
     };
   };
@@ -86,9 +86,10 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     show();
   });
   setHandler(steerUpdate, ({ note }) => {
-    state.steeringNotes.push(note.trim());
+    const fromExperiment = effectiveExperiment(phase, state.records.length);
+    state.steeringNotes.push({ note: note.trim(), fromExperiment });
     show();
-    return { effectiveFromExperiment: effectiveExperiment(phase, state.records.length), notes: state.steeringNotes.length };
+    return { effectiveFromExperiment: fromExperiment, notes: state.steeringNotes.length };
   }, {
     validator: ({ note }) => {
       if (typeof note !== 'string' || !note.trim()) throw new Error('note: must be a non-empty string');
@@ -132,7 +133,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       args: [{
         runId: workflowInfo().workflowId, index, config, paths, bestCommit: best?.commitFull ?? state.baseCommit!,
-        history: state.records, steeringNotes: state.steeringNotes, programOverride: state.programOverride,
+        history: state.records, steeringNotes: state.steeringNotes.map((n) => n.note), programOverride: state.programOverride,
         lastCrashLogFile: lastCrash ? `${paths.logsDir}/${experimentName(lastCrash.index)}.log` : undefined,
         costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - spentUsd(state.records),
       }],
@@ -142,7 +143,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     phase = 'idle';
     currentHypothesis = undefined;
     log.info('experiment done', { index, status: record.status, valBpb: record.valBpb });
-    await io.writeResults.executeWithOptions({ summary: `results.tsv: ${state.records.length} rows` }, [{ paths, records: state.records }]);
+    await io.writeResults.executeWithOptions({ summary: `results.tsv: ${state.records.length} rows` }, [{ paths, records: state.records, notes: state.steeringNotes }]);
     upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, 'idle'));
 
     if (workflowInfo().continueAsNewSuggested) {

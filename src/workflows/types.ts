@@ -37,3 +37,9 @@ export function experimentName(index: number): string {
 export function spentUsd(records: ExperimentRecord[]): number {
   return records.reduce((s, r) => s + r.costUsd, 0);
 }
+
+/** A person's note for the proposer, and the first experiment whose hypothesis sees it. */
+export interface SteeringNote {
+  note: string;
+  fromExperiment: number;
+}

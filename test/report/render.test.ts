@@ -13,6 +13,13 @@ function row(status: ResultRow['status'], valBpb: number, description = status):
 describe('renderReport', () => {
   const html = renderReport(sample, { tag: 'night-1', diffLinks: { '8b71d0e': 'diffs/8b71d0e.diff' } });
 
+  test('lists the steering notes with the experiment each took effect from, when there are any', () => {
+    const withNotes = renderReport(sample, { tag: 't', steeringNotes: [{ fromExperiment: 3, note: 'try <deeper> models' }] });
+    expect(withNotes).toContain('<section id="steering">');
+    expect(withNotes).toContain('from experiment 3</span> try &lt;deeper&gt; models');
+    expect(html).not.toContain('id="steering"');
+  });
+
   test('draws one point per row, classed by status', () => {
     expect(count(html, /class="point /)).toBe(12);
     expect(count(html, /class="point keep"/)).toBe(5);

@@ -1,4 +1,6 @@
 /** The run's messages (DESIGN §4) against a real dev server: pause, resume, stop, steer, setProgram, search attributes. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../src/activities/index.js';
 import { createWorker } from '../../src/createWorker.js';
@@ -94,6 +96,9 @@ describe('messages to a running research run', () => {
       await run.result();
       expect(contexts.map((c) => [c.experiment, c.steeringNotes])).toEqual([[1, ['try a deeper model']]]);
       expect((await run.query(statusQuery)).steeringNotes).toEqual(['try a deeper model']);
+      // The notes are kept beside results.tsv for the report.
+      const steering = await readFile(path.join(repo, '.autoresearch', 'runs', run.workflowId, 'steering.tsv'), 'utf8');
+      expect(steering).toBe('from_experiment\tnote\n1\ttry a deeper model\n');
     });
   });
 
