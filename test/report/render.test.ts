@@ -16,7 +16,7 @@ describe('renderReport', () => {
   test('lists the steering notes with the experiment each took effect from, when there are any', () => {
     const withNotes = renderReport(sample, { tag: 't', steeringNotes: [{ fromExperiment: 3, note: 'try <deeper> models' }] });
     expect(withNotes).toContain('<section id="steering">');
-    expect(withNotes).toContain('from experiment 3</span> try &lt;deeper&gt; models');
+    expect(withNotes).toContain('from experiment 3</span> try &#60;deeper&#62; models');
     expect(html).not.toContain('id="steering"');
   });
 
