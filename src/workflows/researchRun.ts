@@ -1,6 +1,6 @@
 import {
   ApplicationFailure, allHandlersFinished, condition, continueAsNew, executeChild, log, setHandler, workflowInfo,
-  upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
+  upsertSearchAttributes, setCurrentDetails, ParentClosePolicy, patched,
 } from '@temporalio/workflow';
 import { parseRunInput, type RunConfig, type RunInput } from '../config/runInput.js';
 import { priceFor } from '../proposers/cost.js';
@@ -69,7 +69,8 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
 
   // ResearchPhase follows pause/resume only between experiments; a running one keeps its phase.
   const showPause = () => {
-    if (phase === 'idle') upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, state.paused ? 'paused' : 'idle'));
+    // patched: runs started before this upsert existed replay without it (test/histories/clicheck.json, exported with the temporal CLI).
+    if (phase === 'idle' && patched('research-phase-paused')) upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, state.paused ? 'paused' : 'idle'));
     show();
   };
   setHandler(pauseSignal, () => { state.paused = true; showPause(); });

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker, type ReplayResult } from '@temporalio/worker';
 import { workflowBundle } from '../helpers/temporalEnv.js';
 
@@ -23,8 +24,11 @@ async function savedHistories(): Promise<SavedHistory[]> {
   const files = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();
   return Promise.all(
     files.map(async (f) => {
-      // History.toObject form (see scripts/record-history.ts for why not proto-JSON).
-      const history = History.fromObject(JSON.parse(await readFile(path.join(HISTORIES_DIR, f), 'utf8')));
+      // Two forms: History.toObject (scripts/record-history.ts) and proto-JSON from
+      // `temporal workflow show --output json` (timestamps as strings).
+      const raw = JSON.parse(await readFile(path.join(HISTORIES_DIR, f), 'utf8'));
+      const cliExport = typeof raw.events?.[0]?.eventTime === 'string';
+      const history = cliExport ? (historyFromJSON(raw) as proto.temporal.api.history.v1.History) : History.fromObject(raw);
       const workflowType = history.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name ?? '?';
       return { workflowId: path.basename(f, '.json').replace('.', '/'), workflowType, history };
     }),
