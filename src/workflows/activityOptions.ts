@@ -3,7 +3,9 @@ import type { Activities } from '../activities/index.js';
 import type { TrainerConfig } from '../config/runInput.js';
 
 /** Errors that retrying cannot fix: the activities raise them as non-retryable ApplicationFailures. */
-export const NON_RETRYABLE = ['InvalidRunInput', 'EditRejected', 'ProposalInvalid', 'ProposerFatal', 'TrainerConfig'];
+/** Of those, the ones that end the run: every later experiment would fail the same way. */
+export const NON_RETRYABLE_FATAL = ['InvalidRunInput', 'ProposerFatal', 'TrainerConfig'];
+export const NON_RETRYABLE = [...NON_RETRYABLE_FATAL, 'EditRejected', 'ProposalInvalid'];
 
 /** Short local steps (git, files): quick retries. */
 export const io = proxyActivities<Activities>({

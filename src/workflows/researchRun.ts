@@ -8,6 +8,7 @@ import type { RunPaths } from '../activities/runPaths.js';
 import { io } from './activityOptions.js';
 import { bestOf } from './decision.js';
 import { experiment } from './experiment.js';
+import { failedExperiment, isRunFatal } from './experimentFailure.js';
 import {
   experimentPhaseSignal, MAX_NOTE_CHARS, MAX_PROGRAM_CHARS, pauseSignal, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
   steerUpdate, stopSignal, type ResearchPhase, type RunStatus,
@@ -128,16 +129,25 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     const index = state.records.length;
     const best = bestOf(state.records);
     const lastCrash = [...state.records].reverse().find((r) => r.status === 'crash');
+    const bestCommit = best?.commitFull ?? state.baseCommit!;
     const record = await executeChild(experiment, {
       workflowId: `${workflowInfo().workflowId}/${experimentName(index)}`,
       staticSummary: index === 0 ? 'baseline' : `experiment ${index}`,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       args: [{
-        runId: workflowInfo().workflowId, index, config, paths, bestCommit: best?.commitFull ?? state.baseCommit!,
+        runId: workflowInfo().workflowId, index, config, paths, bestCommit,
         history: state.records, steeringNotes: state.steeringNotes.map((n) => n.note), programOverride: state.programOverride,
         lastCrashLogFile: lastCrash ? `${paths.logsDir}/${experimentName(lastCrash.index)}.log` : undefined,
         costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - spentUsd(state.records),
       }],
+    }).catch(async (err: unknown) => {
+      // One experiment that fails past its retries (say, its worker died three times) is a crash row,
+      // not the end of the night; a failure retrying cannot fix (bad key, bad config) ends the run.
+      if (isRunFatal(err)) throw err;
+      // It may have left the branch at its own commit: back to the best.
+      await io.finalize.executeWithOptions({ summary: `revert failed exp ${index}` },
+        [{ paths, keep: false, bestCommit, experimentName: experimentName(index) }]);
+      return failedExperiment(workflowInfo().workflowId, index, err);
     });
     state.records.push(record);
     // Between experiments: without this, status would pair the next number with the last phase ('decide').
@@ -145,7 +155,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     currentHypothesis = undefined;
     log.info('experiment done', { index, status: record.status, valBpb: record.valBpb });
     await io.writeResults.executeWithOptions({ summary: `results.tsv: ${state.records.length} rows` }, [{ paths, records: state.records, notes: state.steeringNotes }]);
-    upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, 'idle'));
+    upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, state.paused ? 'paused' : 'idle'));
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

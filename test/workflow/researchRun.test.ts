@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createWorker } from '../../src/createWorker.js';
+import { createActivities, type Activities } from '../../src/activities/index.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { TASK_QUEUE } from '../../src/temporal/connection.js';
 import { RESULTS_HEADER } from '../../src/activities/resultsTsv.js';
@@ -17,9 +18,9 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function runWorker<R>(fn: (taskQueue: string) => Promise<R>): Promise<R> {
+async function runWorker<R>(fn: (taskQueue: string) => Promise<R>, activities?: Activities): Promise<R> {
   const taskQueue = uniqueId(TASK_QUEUE);
-  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle() });
+  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle(), activities });
   return worker.runUntil(fn(taskQueue));
 }
 
@@ -79,4 +80,29 @@ describe('researchRun on a real dev server', () => {
     const cause = (err as WorkflowFailedError).cause;
     expect(cause?.message).toMatch(/trainer\.timeBudgetSeconds/);
   });
+
+  test('an experiment that fails past its retries becomes a crash row and the run goes on', async () => {
+    const repo = await makeFixtureRepo();
+    const tag = uniqueId('fails');
+    const real = createActivities();
+    // Training of experiment 1 fails every attempt (as if its worker died each time); the others train.
+    const activities: Activities = {
+      ...real,
+      train: async (input) => {
+        if (input.experimentId.endsWith('/exp-0001')) throw new Error('disk full');
+        return real.train(input);
+      },
+    };
+    const summary = await runWorker((taskQueue) =>
+      t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { maxExperiments: 2 })] }),
+      activities,
+    );
+    expect(summary.experiments).toBe(2);
+    const rows = (await readFile(path.join(repo, '.autoresearch', 'runs', tag, 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1).map((l) => l.split('\t'));
+    expect(rows.map((r) => r[3])).toEqual(['keep', 'crash']);
+    expect(rows[1][4]).toMatch(/disk full/);
+    // The failed experiment had committed: the branch is back at the best (the baseline).
+    const head = (await execa('git', ['rev-parse', '--short=7', `autoresearch/${tag}`], { cwd: repo })).stdout;
+    expect(head).toBe(rows[0][0]);
+  }, 90_000);
 });
