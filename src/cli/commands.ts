@@ -10,17 +10,21 @@ import { TypedSearchAttributes } from '@temporalio/common';
 /** A user error: printed as one red line by the CLI's edge, exit 1. */
 export class CliError extends Error {}
 
-/** Reads and validates a run input file (the same zod schema the workflow uses). */
-export async function loadRunInput(file: string, overrides: Record<string, unknown> = {}): Promise<RunConfig> {
+/**
+ * Reads and validates a run input file (the same zod schema the workflow uses). Returns the input
+ * as written (what the workflow receives) and the config it parses to.
+ */
+export async function loadRunInput(file: string, overrides: Record<string, unknown> = {}): Promise<{ input: object; config: RunConfig }> {
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     throw new CliError(`cannot read run input ${file}: ${(err as Error).message}`);
   }
-  const parsed = parseRunInput({ ...(raw as object), ...overrides });
+  const input = { ...(raw as object), ...overrides };
+  const parsed = parseRunInput(input);
   if (!parsed.ok) throw new CliError(`${file}: ${parsed.error}`);
-  return parsed.config;
+  return { input, config: parsed.config };
 }
 
 export function describeConfig(c: RunConfig): string {

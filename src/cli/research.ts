@@ -33,10 +33,8 @@ async function main(argv: string[]): Promise<void> {
       const overrides: Record<string, unknown> = {};
       if (values.tag) overrides.tag = values.tag;
       if (values['max-experiments']) overrides.maxExperiments = Number(values['max-experiments']);
-      const config = await loadRunInput(file, overrides); // validated before anything is started
-      const raw = { ...JSON.parse(await readFile(file, 'utf8')), ...overrides };
-      const client = await connectClient();
-      const started = await startRun(client, config, raw);
+      const { input, config } = await loadRunInput(file, overrides); // validated before anything is started
+      const started = await startRun(await connectClient(), config, input);
       console.log(`started run ${started.workflowId} (branch autoresearch/${config.tag})`);
       console.log(`web UI: ${started.url}`);
       return;
