@@ -8,7 +8,7 @@ import type { LlmProposerOptions } from '../../src/proposers/llmErrors.js';
 import { DEFAULT_CLAUDE_MODEL, claudePrice } from '../../src/proposers/models.js';
 import { ProposalSchema } from '../../src/proposers/proposal.js';
 import { CLAUDE_USAGE, FakeLlmServer, claudeError, claudeMessage, claudeToolUse } from './fakeServer.js';
-import { GOOD_PROPOSAL, SECRET_KEY, TRAIN_PY, sampleContext } from './fixtures.js';
+import { GOOD_PROPOSAL, SECRET_KEY, TRAIN_PY, failure, sampleContext } from './fixtures.js';
 
 let server: FakeLlmServer;
 beforeAll(async () => {
@@ -26,16 +26,6 @@ function proposer(config: object = {}, retry: LlmProposerOptions['retry'] = {}) 
     env: { ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: server.url },
     retry: { ...FAST_RETRY, ...retry },
   });
-}
-
-/** The error a promise rejects with (fails the test if it resolves). */
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('a normal propose_experiment call', () => {

@@ -53,3 +53,13 @@ export function sampleContext(over: Partial<ProposerContext> = {}): ProposerCont
     ...over,
   };
 }
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the call to fail');
+}

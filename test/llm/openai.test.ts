@@ -4,7 +4,7 @@ import { ProposalInvalidError, ProposerFatalError } from '../../src/proposers/co
 import { createOpenAIProposer } from '../../src/proposers/openai.js';
 import { PROPOSAL_JSON_SCHEMA } from '../../src/proposers/toolSchema.js';
 import { FakeLlmServer, openaiError, openaiMessage, openaiToolCall } from './fakeServer.js';
-import { GOOD_PROPOSAL, TRAIN_PY, sampleContext } from './fixtures.js';
+import { GOOD_PROPOSAL, TRAIN_PY, failure, sampleContext } from './fixtures.js';
 
 const OPENAI_KEY = 'sk-openai-test-SECRET456';
 const PRICE = { inputPerMTok: 1, outputPerMTok: 2, cacheReadPerMTok: 0.5, cacheWritePerMTok: 1 };
@@ -23,15 +23,6 @@ function proposer(config: object = {}, env: Record<string, string> = { OPENAI_AP
     ProposerConfigSchema.parse({ kind: 'openai', baseUrl: `${server.url}/v1/`, model: 'qwen-coder', ...config }),
     { env, retry: { attempts: 3, initialDelayMs: 5, maxDelayMs: 50, timeoutMs: 5_000 } },
   );
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('the OpenAI-compatible proposer', () => {
