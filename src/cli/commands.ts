@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type Client, type QueryDefinition } from '@temporalio/client';
 import { parseRunInput, type RunConfig } from '../config/runInput.js';
 import { TASK_QUEUE, webUiUrl } from '../temporal/connection.js';
 import { pauseSignal, resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus } from '../workflows/messages.js';
-import type { researchRun } from '../workflows/researchRun.js';
+import type { researchRun, RunSummary } from '../workflows/researchRun.js';
+import { renderSummary } from './watchView.js';
 import { ExperimentCount, ResearchPhaseKey, ResearchTag } from '../workflows/presentation.js';
 import { TypedSearchAttributes } from '@temporalio/common';
 
@@ -74,12 +75,36 @@ export async function setProgram(client: Client, tag: string, program: string) {
   return client.workflow.getHandle(tag).executeUpdate(setProgramUpdate, { args: [{ program }] });
 }
 
-export async function getStatus(client: Client, tag: string): Promise<RunStatus> {
-  return client.workflow.getHandle(tag).query(statusQuery);
+const QUERY_DEADLINE_MS = 10_000;
+
+/** A query is answered by a worker: bounded, so a run with no worker up is a clear error, not a hang. */
+async function queryRun<T>(client: Client, tag: string, query: QueryDefinition<T>): Promise<T> {
+  const handle = client.workflow.getHandle(tag);
+  try {
+    return await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(query));
+  } catch (err) {
+    const state = await handle.describe().then((d) => d.status.name.toLowerCase(), () => undefined);
+    if (!state) throw new CliError(`no run "${tag}" on this server`);
+    throw new CliError(`no worker answered the ${query.name} query of run ${tag} (${state}) within ${QUERY_DEADLINE_MS / 1000} s: is \`npm run worker\` running? (${(err as Error).message})`);
+  }
+}
+
+/** The live status; for a completed run, its summary instead (answered by the server, no worker needed). */
+export async function getStatus(client: Client, tag: string): Promise<RunStatus | RunSummary> {
+  const handle = client.workflow.getHandle<typeof researchRun>(tag);
+  const described = await handle.describe().catch((err: Error) => {
+    throw new CliError(`no run "${tag}" on this server (${err.message})`);
+  });
+  if (described.status.name === 'COMPLETED') return handle.result();
+  return queryRun(client, tag, statusQuery);
 }
 
 export async function getResults(client: Client, tag: string) {
-  return client.workflow.getHandle(tag).query(resultsQuery);
+  return queryRun(client, tag, resultsQuery);
+}
+
+export function isSummary(s: RunStatus | RunSummary): s is RunSummary {
+  return 'endReason' in s && 'kept' in s;
 }
 
 export function formatStatus(s: RunStatus): string {
@@ -111,9 +136,6 @@ export async function waitForRun(client: Client, tag: string, pollMs = 2000) {
     await new Promise((r) => setTimeout(r, pollMs));
   }
   const summary = await handle.result();
-  console.log(`run ${summary.tag} finished: ${summary.endReason}`);
-  console.log(`  ${summary.experiments} experiments, ${summary.kept} kept; baseline ${summary.baselineValBpb?.toFixed(6) ?? '-'} → best ${summary.best?.valBpb.toFixed(6) ?? '-'}`);
-  console.log(`  results: ${summary.resultsFile}`);
-  console.log(`  branch:  ${summary.branch}`);
+  console.log(renderSummary(summary));
   return summary;
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { connectClient, webUiUrl } from '../temporal/connection.js';
-import { CliError, formatStatus, waitForRun, getResults, getStatus, loadRunInput, sendSignal, setProgram, startRun, steer } from './commands.js';
+import { renderSummary } from './watchView.js';
+import { CliError, formatStatus, isSummary, waitForRun, getResults, getStatus, loadRunInput, sendSignal, setProgram, startRun, steer } from './commands.js';
 import { readFile } from 'node:fs/promises';
 import { watch } from './watch.js';
 
@@ -41,7 +42,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'status': {
       const s = await getStatus(await connectClient(), needTag());
-      console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+      console.log(values.json ? JSON.stringify(s, null, 2) : isSummary(s) ? renderSummary(s) : formatStatus(s));
       return;
     }
     case 'wait':
