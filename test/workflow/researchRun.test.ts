@@ -3,6 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createWorker } from '../../src/createWorker.js';
+import { getStatus } from '../../src/cli/commands.js';
 import { createActivities, type Activities } from '../../src/activities/index.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { TASK_QUEUE } from '../../src/temporal/connection.js';
@@ -33,6 +34,8 @@ describe('researchRun on a real dev server', () => {
     );
     expect(summary.experiments).toBe(4);
     expect(summary.endReason).toMatch(/maxExperiments/);
+    // With no worker left, `research status` still answers for a completed run: its summary.
+    expect(await getStatus(t.client, tag)).toEqual(summary);
 
     const workDir = path.join(repo, '.autoresearch', 'runs', tag);
     const tsv = (await readFile(path.join(workDir, 'results.tsv'), 'utf8')).trimEnd().split('\n');
