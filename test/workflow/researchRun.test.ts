@@ -108,4 +108,18 @@ describe('researchRun on a real dev server', () => {
     const head = (await execa('git', ['rev-parse', '--short=7', `autoresearch/${tag}`], { cwd: repo })).stdout;
     expect(head).toBe(rows[0][0]);
   }, 90_000);
+
+  test('a trainer command that does not exist ends the run with a message that names it', async () => {
+    const repo = await makeFixtureRepo();
+    const tag = uniqueId('nocmd');
+    const err = await runWorker((taskQueue) =>
+      t.client.workflow
+        .execute(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { trainer: { command: 'no-such-trainer-cmd --x' } })] })
+        .catch((e: unknown) => e),
+    );
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const messages: string[] = [];
+    for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) messages.push((e as Error).message);
+    expect(messages.join(' | ')).toMatch(/trainer\.command: "no-such-trainer-cmd" not found/);
+  });
 });
