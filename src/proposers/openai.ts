@@ -13,7 +13,8 @@ import { PROPOSAL_JSON_SCHEMA, PROPOSE_TOOL_DESCRIPTION, PROPOSE_TOOL_NAME, prop
 /**
  * The OpenAI-compatible proposer: `POST {baseUrl}/chat/completions` with the same
  * `propose_experiment` tool as a forced function call, so a local server (vLLM, Ollama,
- * llama.cpp) can drive a run. The optional key is the worker's OPENAI_API_KEY. Calls are free
+ * llama.cpp) can drive a run. The optional key is the worker's OPENAI_API_KEY, sent only to the
+ * origin of the worker's OPENAI_BASE_URL. Calls are free
  * unless the run input gives `proposer.price`.
  */
 export function createOpenAIProposer(config: ProposerConfig, options: LlmProposerOptions = {}): Proposer {
@@ -23,7 +24,10 @@ export function createOpenAIProposer(config: ProposerConfig, options: LlmPropose
   if (!config.model) {
     throw new ProposerFatalError('proposer.model is required for kind "openai": the model name the server serves');
   }
-  const apiKey = (options.env ?? process.env).OPENAI_API_KEY || undefined;
+  const env = options.env ?? process.env;
+  // The run input names the server, so the worker's key goes only to the server the worker's own
+  // OPENAI_BASE_URL names: a run input cannot send the key elsewhere.
+  const apiKey = env.OPENAI_API_KEY && sameOrigin(env.OPENAI_BASE_URL, config.baseUrl) ? env.OPENAI_API_KEY : undefined;
   const url = `${config.baseUrl.replace(/\/+$/, '')}/chat/completions`;
   const model = config.model;
   const price = priceFor(config);
@@ -138,4 +142,12 @@ function errorDetail(body: string): string {
     // not JSON: fall through to the raw text
   }
   return body.slice(0, 500);
+}
+
+function sameOrigin(a: string | undefined, b: string): boolean {
+  try {
+    return a !== undefined && new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
 }

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 afterEach(() => server.reset());
 
-function proposer(config: object = {}, env: Record<string, string> = { OPENAI_API_KEY: OPENAI_KEY }) {
+function proposer(config: object = {}, env: Record<string, string> = { OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: `${server.url}/v1` }) {
   return createOpenAIProposer(
     ProposerConfigSchema.parse({ kind: 'openai', baseUrl: `${server.url}/v1/`, model: 'qwen-coder', ...config }),
     { env, retry: { attempts: 3, initialDelayMs: 5, maxDelayMs: 50, timeoutMs: 5_000 } },
@@ -62,6 +62,13 @@ describe('the OpenAI-compatible proposer', () => {
     expect(JSON.stringify(others)).not.toContain(OPENAI_KEY);
     expect(withKey.rawBody).not.toContain(OPENAI_KEY);
     expect(withoutKey.headers.authorization).toBeUndefined();
+  });
+
+  test('keeps the key from a server the worker did not name in OPENAI_BASE_URL', async () => {
+    server.script(openaiToolCall(GOOD_PROPOSAL), openaiToolCall(GOOD_PROPOSAL));
+    await proposer({}, { OPENAI_API_KEY: OPENAI_KEY }).propose(sampleContext());
+    await proposer({}, { OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' }).propose(sampleContext());
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual([undefined, undefined]);
   });
 
   test('a 429 then success makes two requests, honouring Retry-After', async () => {
