@@ -13,15 +13,24 @@ export async function temporalCli(): Promise<string> {
   return stdout.trim();
 }
 
+/**
+ * A free loopback port below Linux's ephemeral range (32768+): a port the OS handed out with
+ * listen(0) can be taken by any outgoing connection before the server binds it (seen in CI).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port found between 20000 and 32000');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
@@ -49,8 +58,26 @@ function searchAttributeFlags(): string[] {
     .flatMap((sa) => ['--search-attribute', sa.trim()]);
 }
 
-/** Starts `temporal server start-dev` on loopback and waits (bounded) until it answers. */
+class ExitedDuringStartup extends Error {}
+
+/**
+ * Starts `temporal server start-dev` on loopback and waits (bounded) until it answers. The server
+ * also binds ports of its own choosing; when one is taken meanwhile it exits, and a fresh try with
+ * new ports follows (a fixed `port`, as in a restart, is kept).
+ */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof ExitedDuringStartup)) throw err;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
+
+
+async function startDevServerOnce(opts: DevServerOptions): Promise<DevServer> {
   const cli = await temporalCli();
   const port = opts.port ?? (await freePort());
   const uiPort = opts.ui ? (opts.uiPort ?? (await freePort())) : undefined;
@@ -84,7 +111,7 @@ async function waitUntilServing(address: string, timeoutMs: number, exited: () =
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (exited()) throw new Error(`temporal dev server on ${address} exited during start-up`);
+    if (exited()) throw new ExitedDuringStartup(`temporal dev server on ${address} exited during start-up (see its log)`);
     try {
       const conn = await Connection.connect({ address, connectTimeout: 2000 });
       try {
