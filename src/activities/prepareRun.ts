@@ -18,7 +18,7 @@ export interface PreparedRun {
  */
 export async function prepareRun(config: RunConfig): Promise<PreparedRun> {
   const paths = resolveRunPaths(config);
-  if (!existsSync(path.join(paths.repo, '.git')) && !existsSync(paths.repo)) {
+  if (!existsSync(paths.repo)) {
     throw ApplicationFailure.nonRetryable(`repo: ${paths.repo} does not exist`, 'InvalidRunInput');
   }
   const git = simpleGit(paths.repo);

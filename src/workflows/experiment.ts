@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { RunConfig } from '../config/runInput.js';
 import type { RunPaths } from '../activities/runPaths.js';
 import type { Proposal } from '../proposers/proposal.js';
@@ -6,6 +6,7 @@ import type { Usage } from '../proposers/context.js';
 import { io, proposer, trainer } from './activityOptions.js';
 import { decide, type Outcome } from './decision.js';
 import { worstCaseCallUsd } from './nextStep.js';
+import { applicationFailureOf } from './experimentFailure.js';
 import { experimentPhaseSignal, type ResearchPhase } from './messages.js';
 import { experimentName, type ExperimentRecord } from './types.js';
 
@@ -48,7 +49,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
   let promptChars: number | undefined;
   for (let attempt = 0; index > 0; attempt++) {
     const spent = usage.reduce((s, u) => s + u.costUsd, 0);
-    if (attempt > 0 && input.costBudgetUsd !== undefined && spent + worstCaseCallUsd(config, [{ promptChars } as ExperimentRecord]) > input.costBudgetUsd) {
+    if (attempt > 0 && input.costBudgetUsd !== undefined && spent + worstCaseCallUsd(config, promptChars) > input.costBudgetUsd) {
       repairError = `${repairError}\n(no repair: the cost cap leaves no room for another call)`;
       break;
     }
@@ -68,11 +69,12 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
       repairError = undefined;
       break;
     } catch (err) {
-      const type = failureType(err);
-      const billed = (err as ActivityFailure).cause instanceof ApplicationFailure ? ((err as ActivityFailure).cause as ApplicationFailure).details?.[0] : undefined;
-      if (billed) usage.push(billed as Usage);
+      const failure = applicationFailureOf(err);
+      const billed = failure?.details?.[0] as Usage | undefined; // a billed call that gave nothing usable
+      if (billed) usage.push(billed);
+      const type = failure?.type;
       if (type !== 'EditRejected' && type !== 'ProposalInvalid') throw err;
-      repairError = (err as ActivityFailure).cause?.message ?? String(err);
+      repairError = failure!.message;
       previousProposal = type === 'EditRejected' ? proposal : undefined;
       if (attempt >= config.proposer.maxRepairs) break;
     }
@@ -124,9 +126,4 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentReco
     error: evaluation.ok ? undefined : evaluation.reason,
     promptChars,
   };
-}
-
-function failureType(err: unknown): string | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
-  return undefined;
 }

@@ -2,12 +2,16 @@ import { ApplicationFailure, rootCause, TemporalFailure } from '@temporalio/work
 import { NON_RETRYABLE_FATAL } from './activityOptions.js';
 import { experimentName, type ExperimentRecord } from './types.js';
 
-/** The error type at the bottom of a failure chain (ChildWorkflowFailure → ActivityFailure → ApplicationFailure). */
-export function rootFailureType(err: unknown): string | undefined {
+/** The typed ApplicationFailure in a failure chain (ChildWorkflowFailure → ActivityFailure → ApplicationFailure). */
+export function applicationFailureOf(err: unknown): ApplicationFailure | undefined {
   for (let e: unknown = err; e instanceof TemporalFailure; e = e.cause) {
-    if (e instanceof ApplicationFailure && e.type) return e.type;
+    if (e instanceof ApplicationFailure && e.type) return e;
   }
   return undefined;
+}
+
+export function rootFailureType(err: unknown): string | undefined {
+  return applicationFailureOf(err)?.type ?? undefined;
 }
 
 /** Failures no later experiment can get past: the run ends with them. */

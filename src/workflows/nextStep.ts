@@ -15,7 +15,7 @@ export function nextStep(config: RunConfig, state: { records: ExperimentRecord[]
   if (cap !== undefined) {
     // Money already spent plus the worst case of the call about to start must fit under the cap.
     const spent = spentUsd(state.records);
-    const next = state.records.length === 0 ? 0 : worstCaseCallUsd(config, state.records);
+    const next = state.records.length === 0 ? 0 : worstCaseCallUsd(config, lastPromptChars(state.records));
     if (spent + next > cap) {
       return { kind: 'end', reason: `cost cap reached: spent $${spent.toFixed(4)}, next call up to $${next.toFixed(4)}, cap $${cap.toFixed(2)}` };
     }
@@ -26,10 +26,13 @@ export function nextStep(config: RunConfig, state: { records: ExperimentRecord[]
 /** Before any prompt was sent we assume a large one (the default train.py alone is ~20k chars). */
 export const DEFAULT_PROMPT_CHARS = 60_000;
 
-export function worstCaseCallUsd(config: RunConfig, records: ExperimentRecord[]): number {
+export function worstCaseCallUsd(config: RunConfig, promptChars: number | undefined): number {
   if (config.proposer.kind === 'offline') return 0;
-  const last = [...records].reverse().find((r) => r.promptChars !== undefined)?.promptChars;
-  return estimateMaxCallCostUsd(config.proposer, Math.max(last ?? DEFAULT_PROMPT_CHARS, 1));
+  return estimateMaxCallCostUsd(config.proposer, Math.max(promptChars ?? DEFAULT_PROMPT_CHARS, 1));
+}
+
+function lastPromptChars(records: ExperimentRecord[]): number | undefined {
+  return [...records].reverse().find((r) => r.promptChars !== undefined)?.promptChars;
 }
 
 /**
