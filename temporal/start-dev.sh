@@ -10,7 +10,6 @@ mkdir -p "$(dirname "$db")"
 args=(server start-dev --db-filename "$db" --ip 127.0.0.1
   --port "${TEMPORAL_PORT:-7233}" --ui-port "${TEMPORAL_UI_PORT:-8233}"
   --log-level "${TEMPORAL_LOG_LEVEL:-warn}")
-# Only takes effect on a new database; the worker also creates missing attributes (src/temporal/searchAttributes.ts).
-while IFS= read -r sa; do [[ -n "$sa" ]] && args+=(--search-attribute "$sa"); done < "$here/search-attributes.txt"
+# The run's search attributes are created by the worker and by `npm run research -- start` (src/temporal/searchAttributes.ts).
 echo "Temporal dev server: grpc 127.0.0.1:${TEMPORAL_PORT:-7233}, web UI http://localhost:${TEMPORAL_UI_PORT:-8233}, db $db" >&2
 exec "$cli" "${args[@]}"

@@ -1,3 +1,6 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 
 export function gitAt(dir: string): SimpleGit {
@@ -25,4 +28,18 @@ export async function findExperimentCommit(git: SimpleGit, experimentId: string)
 /** Where a discarded experiment's commit stays reachable after the branch is reset. */
 export function discardedRef(branch: string, experimentName: string): string {
   return `refs/${branch}/discarded/${experimentName}`;
+}
+
+/** Keeps the run directory out of `git status` when it lives inside the repo (git metadata only). */
+export async function excludeFromStatus(repo: string, dir: string): Promise<void> {
+  const rel = path.relative(repo, dir);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return;
+  const common = path.resolve(repo, (await gitAt(repo).raw(['rev-parse', '--git-common-dir'])).trim());
+  const exclude = path.join(common, 'info', 'exclude');
+  const line = `/${rel.split(path.sep)[0]}/`;
+  const current = existsSync(exclude) ? await readFile(exclude, 'utf8') : '';
+  if (!current.split('\n').includes(line)) {
+    await mkdir(path.dirname(exclude), { recursive: true });
+    await appendFile(exclude, `${current.endsWith('\n') || current === '' ? '' : '\n'}${line}\n`);
+  }
 }

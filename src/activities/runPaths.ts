@@ -1,18 +1,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunConfig } from '../config/runInput.js';
+import type { RunPaths } from '../shared.js';
 
-/** Where a run lives on the worker's disk; computed once by prepareRun and carried in workflow state. */
-export interface RunPaths {
-  repo: string;
-  workDir: string;
-  /** The run's own git worktree on `branch`; the user's checkout is never touched. */
-  worktree: string;
-  trainerDir: string;
-  resultsFile: string;
-  logsDir: string;
-  branch: string;
-}
 
 /** This project's root: the default repo when the run input names none. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,10 +1,10 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 
 /**
  * The trainer runs in its own process group so the whole tree (uv, python, dataloader workers) can
  * be ended together. Its group id is recorded beside the log: a worker killed with SIGKILL cannot
- * end its children, so the retry ends the stray group before it starts a new trainer (DESIGN §6).
+ * end its children, so the retry ends the stray group before it starts a new trainer.
  */
 export function pgidFileOf(logFile: string): string {
   return logFile.replace(/\.log$/, '.pgid');
@@ -44,4 +44,19 @@ export async function killStrayTrainer(logFile: string, experimentId: string): P
 
 export async function recordGroup(logFile: string, pgid: number): Promise<void> {
   await writeFile(pgidFileOf(logFile), `${pgid}\n`);
+}
+
+/** The last `maxBytes` of a file ('' when it does not exist): a log is never read whole, however large it grew. */
+export async function readTail(file: string, maxBytes: number): Promise<string> {
+  if (!existsSync(file)) return '';
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, maxBytes);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, size - length);
+    return buffer.toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }

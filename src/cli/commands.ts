@@ -1,12 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { WorkflowIdReusePolicy, type Client, type QueryDefinition } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type Client, type Connection, type QueryDefinition } from '@temporalio/client';
 import { parseRunInput, type RunConfig } from '../config/runInput.js';
-import { TASK_QUEUE, webUiUrl } from '../temporal/connection.js';
-import { pauseSignal, resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus } from '../workflows/messages.js';
-import type { researchRun, RunSummary } from '../workflows/researchRun.js';
-import { renderSummary } from './watchView.js';
-import { ExperimentCount, ResearchPhaseKey, ResearchTag } from '../workflows/presentation.js';
 import { TypedSearchAttributes } from '@temporalio/common';
+import { webUiUrl } from '../temporal/connection.js';
+import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
+import {
+  describeBest, ExperimentCount, pauseSignal, ResearchPhaseKey, ResearchTag, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
+  steerUpdate, stopSignal, TASK_QUEUE, type RunStatus, type RunSummary,
+} from '../shared.js';
+import type { researchRun } from '../workflows/researchRun.js';
+import { renderSummary } from './watchView.js';
 
 /** A user error: printed as one red line by the CLI's edge, exit 1. */
 export class CliError extends Error {}
@@ -45,6 +48,7 @@ export function describeConfig(c: RunConfig): string {
 }
 
 export async function startRun(client: Client, config: RunConfig, input: unknown) {
+  await ensureSearchAttributes(client.connection as Connection, client.options.namespace);
   const handle = await client.workflow.start<typeof researchRun>('researchRun', {
     taskQueue: TASK_QUEUE,
     workflowId: config.tag,
@@ -110,7 +114,7 @@ export function isSummary(s: RunStatus | RunSummary): s is RunSummary {
 export function formatStatus(s: RunStatus): string {
   const lines = [
     `run ${s.tag}: experiment ${s.experiment}${s.maxExperiments ? `/${s.maxExperiments}` : ''}, phase ${s.phase}${s.paused ? ' (paused)' : ''}${s.stopRequested ? ' (stopping)' : ''}`,
-    s.best ? `best val_bpb ${s.best.valBpb.toFixed(6)} at ${s.best.commit} (exp ${s.best.experiment})` : 'no result yet',
+    describeBest(s.best),
     `cost $${s.costUsd.toFixed(4)}`,
   ];
   if (s.currentHypothesis) lines.push(`hypothesis: ${s.currentHypothesis}`);
@@ -129,7 +133,7 @@ export async function waitForRun(client: Client, tag: string, pollMs = 2000) {
     const s = await handle.query(statusQuery).catch(() => undefined);
     if (s) {
       const line = `[${new Date().toLocaleTimeString()}] experiment ${s.experiment}${s.maxExperiments ? `/${s.maxExperiments}` : ''} ${s.phase}` +
-        (s.best ? ` · best ${s.best.valBpb.toFixed(6)} (${s.best.commit})` : '') + (s.currentHypothesis ? ` · ${s.currentHypothesis}` : '');
+        (s.best ? ` · ${describeBest(s.best)}` : '') + (s.currentHypothesis ? ` · ${s.currentHypothesis}` : '');
       if (line.slice(11) !== last.slice(11)) console.log(line);
       last = line;
     }

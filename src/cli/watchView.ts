@@ -1,7 +1,5 @@
 /** The `watch` screen as a pure function of what the run reports: unit-tested without a terminal. */
-import type { RunStatus } from '../workflows/messages.js';
-import type { RunSummary } from '../workflows/researchRun.js';
-import type { ExperimentRecord, ExperimentStatus } from '../workflows/types.js';
+import { describeBest, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../shared.js';
 
 export interface ViewOptions {
   /** Terminal width; longer lines are cut. */
@@ -27,14 +25,14 @@ export function renderWatch(status: RunStatus, results: ExperimentRecord[], now:
   if (opts.warning) lines.push(paint('31', opts.warning));
   if (status.currentHypothesis && status.phase !== 'done') lines.push(`hypothesis: ${status.currentHypothesis}`);
   lines.push(budgetLine(status, now));
-  lines.push(status.best ? `best val_bpb ${paint('32', status.best.valBpb.toFixed(6))} at ${status.best.commit} (exp ${status.best.experiment})` : 'best: no result yet');
-  lines.push(`${tally(results)} · cost $${status.costUsd.toFixed(4)}${status.steeringNotes.length ? ` · ${status.steeringNotes.length} steering note(s)` : ''}`);
+  lines.push(status.best ? paint('32', describeBest(status.best)) : 'best: no result yet');
+  lines.push(`${tally(status)} · cost $${status.costUsd.toFixed(4)}${status.steeringNotes.length ? ` · ${status.steeringNotes.length} steering note(s)` : ''}`);
   const last = results.slice(-(opts.lastResults ?? 5));
   if (last.length) {
     lines.push('', paint('2', '   # commit   val_bpb   status   description'));
     for (const r of last) {
       const bpb = r.status === 'keep' || r.status === 'discard' ? r.valBpb.toFixed(6) : '-'.padEnd(8);
-      lines.push(`${String(r.index).padStart(4)} ${(r.commit || '-').padEnd(8)} ${bpb}  ${paint(STATUS_COLOR[r.status], r.status.padEnd(8))} ${r.description}`);
+      lines.push(`${String(r.experiment).padStart(4)} ${(r.commit || '-').padEnd(8)} ${bpb}  ${paint(STATUS_COLOR[r.status], r.status.padEnd(8))} ${r.description}`);
     }
   }
   if (status.endReason) lines.push('', `run ended: ${status.endReason}`);
@@ -52,10 +50,9 @@ export function budgetLine(status: RunStatus, now: Date): string {
   return `training  [${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%  ${Math.round(elapsed)} s / ${budget} s${note}`;
 }
 
-function tally(results: ExperimentRecord[]): string {
-  const count = (s: ExperimentStatus) => results.filter((r) => r.status === s).length;
-  const parts = (['keep', 'discard', 'crash', 'invalid'] as const).filter((s) => count(s)).map((s) => `${count(s)} ${s}`);
-  return `${results.length} done${parts.length ? ` (${parts.join(', ')})` : ''}`;
+function tally(status: RunStatus): string {
+  const parts = EXPERIMENT_STATUSES.filter((s) => status.counts[s]).map((s) => `${status.counts[s]} ${s}`);
+  return `${status.experimentsDone} done${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
 /** Cuts a line to the terminal width, counting visible characters only (ANSI codes are free). */
@@ -77,7 +74,7 @@ function cut(line: string, columns?: number): string {
 
 /** What `watch` prints when the run has ended. */
 export function renderSummary(summary: RunSummary): string {
-  const best = summary.best ? `best val_bpb ${summary.best.valBpb.toFixed(6)} at ${summary.best.commit} (exp ${summary.best.experiment})` : 'no successful experiment';
+  const best = summary.best ? describeBest(summary.best) : 'no successful experiment';
   const gain = summary.best && summary.baselineValBpb !== undefined ? `, ${(summary.best.valBpb - summary.baselineValBpb).toFixed(6)} vs baseline` : '';
   return [
     `run ${summary.tag} completed: ${summary.endReason}`,

@@ -61,7 +61,6 @@ export function createClaudeProposer(config: ProposerConfig, options: LlmPropose
     );
 
   return {
-    kind: 'claude',
     async propose(ctx, signal) {
       const prompt = renderPrompt(ctx);
       let message: Message;

@@ -1,6 +1,6 @@
-import type { ExperimentRecord } from '../workflows/types.js';
+import type { BestResult, ExperimentRecord } from '../shared.js';
 
-/** Everything a proposer sees when it proposes the next experiment (DESIGN §2, hypothesize). */
+/** Everything a proposer sees when it proposes the next experiment. */
 export interface ProposerContext {
   /** Experiment number being proposed (0 is the baseline). */
   experiment: number;
@@ -8,8 +8,12 @@ export interface ProposerContext {
   program: string;
   /** Editable files, path relative to the trainer dir, current content at the best commit. */
   files: { path: string; content: string }[];
-  /** Every experiment so far, oldest first. */
-  results: ExperimentRecord[];
+  /** The latest results, oldest first (a bounded window). */
+  recent: ExperimentRecord[];
+  /** How many experiments have finished in all. */
+  experimentsDone: number;
+  /** The best kept experiment so far. */
+  best?: BestResult;
   /** Tail of the last crashed experiment's log, if any. */
   lastCrashLog?: string;
   /** Steering notes from the person, oldest first. */
@@ -40,7 +44,6 @@ export interface ProposeResult {
 
 /** The seam every proposer (offline, Claude, OpenAI-compatible) implements. */
 export interface Proposer {
-  readonly kind: string;
   propose(ctx: ProposerContext, signal?: AbortSignal): Promise<ProposeResult>;
 }
 

@@ -1,5 +1,5 @@
 import type { ProposerConfig } from '../config/runInput.js';
-import type { ExperimentRecord } from '../workflows/types.js';
+import type { ExperimentRecord } from '../shared.js';
 import { type Proposer, type ProposerContext, ProposerFatalError, ZERO_USAGE } from './context.js';
 import { type Constant, type ConstantValue, findConstants, formatLiteral } from './constants.js';
 import type { Proposal } from './proposal.js';
@@ -11,7 +11,6 @@ import type { Proposal } from './proposal.js';
  */
 export function createOfflineProposer(config: ProposerConfig): Proposer {
   return {
-    kind: 'offline',
     async propose(ctx) {
       return { proposal: proposeMutation(ctx, config.seed), usage: ZERO_USAGE };
     },
@@ -99,7 +98,7 @@ export function scoreCandidate(c: Candidate, tried: Tried[]): number {
 }
 
 export function candidates(ctx: ProposerContext): Candidate[] {
-  const tried = triedSettings(ctx.results);
+  const tried = triedSettings(ctx.recent);
   const done = new Set(tried.map((t) => `${t.name}=${t.to}`));
   return ctx.files
     .flatMap((f) => findConstants(f.path, f.content))
@@ -110,7 +109,7 @@ export function candidates(ctx: ProposerContext): Candidate[] {
 export function proposeMutation(ctx: ProposerContext, seed: number): Proposal {
   const all = candidates(ctx);
   if (all.length === 0) throw new ProposerFatalError('offline proposer: every neighbouring setting of every constant has been tried');
-  const tried = triedSettings(ctx.results);
+  const tried = triedSettings(ctx.recent);
   const rand = mulberry32(seed * 100_003 + ctx.experiment);
   // Weighted draw: learning biases the search without making it greedy.
   const weighted = all.map((c, i) => ({ c, w: scoreCandidate(c, tried) ** 2 / (1 + rankInConstant(all, i) * 0.5) }));

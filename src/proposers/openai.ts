@@ -45,7 +45,6 @@ export function createOpenAIProposer(config: ProposerConfig, options: LlmPropose
   };
 
   return {
-    kind: 'openai',
     async propose(ctx, signal) {
       const prompt = renderPrompt(ctx);
       const body = JSON.stringify(openaiRequest(model, prompt));

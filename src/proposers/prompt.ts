@@ -1,4 +1,4 @@
-import type { ExperimentRecord } from '../workflows/types.js';
+import type { ExperimentRecord } from '../shared.js';
 import type { ProposerContext } from './context.js';
 import { PROPOSE_TOOL_NAME } from './toolSchema.js';
 
@@ -18,8 +18,6 @@ export interface RenderedPrompt {
   volatile: string;
 }
 
-/** Rows of the results table before older ones are summarised away (baseline and best stay). */
-const MAX_TABLE_ROWS = 100;
 /** Experiments shown with their hypothesis and outcome. */
 const RECENT_DETAILED = 5;
 /** How much of the last crash's log the model sees. */
@@ -32,8 +30,8 @@ export function renderPrompt(ctx: ProposerContext): RenderedPrompt {
     program: `# Research program (program.md)\n\n${ctx.program.trim()}\n`,
     code: renderCode(ctx.files),
     volatile: [
-      renderResults(ctx.results),
-      renderRecent(ctx.results),
+      renderResults(ctx),
+      renderRecent(ctx.recent),
       ctx.lastCrashLog ? renderCrash(ctx.lastCrashLog) : '',
       ctx.steeringNotes.length ? renderNotes(ctx.steeringNotes) : '',
       ctx.repairError !== undefined ? renderRepair(ctx) : '',
@@ -79,30 +77,21 @@ function fenceFor(content: string): string {
   return '`'.repeat(Math.max(3, longest + 1));
 }
 
-function bestOf(results: ExperimentRecord[]): ExperimentRecord | undefined {
-  return results
-    .filter((r) => r.status === 'keep')
-    .reduce<ExperimentRecord | undefined>((best, r) => (!best || r.valBpb < best.valBpb ? r : best), undefined);
-}
-
-function renderResults(results: ExperimentRecord[]): string {
-  if (results.length === 0) return '# Results so far\n\nNo experiments yet.';
-  const best = bestOf(results);
-  const cutoff = results.length - (MAX_TABLE_ROWS - 2);
-  const shown = results.filter((r, i) => results.length <= MAX_TABLE_ROWS || i >= cutoff || r.index === 0 || r === best);
-  const rows = shown.map(
+function renderResults(ctx: ProposerContext): string {
+  if (ctx.experimentsDone === 0) return '# Results so far\n\nNo experiments yet.';
+  const rows = ctx.recent.map(
     (r) =>
-      `| ${r.index} | ${r.commit || '-'} | ${hasMetric(r) ? r.valBpb.toFixed(6) : '-'} | ` +
+      `| ${r.experiment} | ${r.commit || '-'} | ${hasMetric(r) ? r.valBpb.toFixed(6) : '-'} | ` +
       `${hasMetric(r) ? r.memoryGb.toFixed(1) : '-'} | ${r.status} | ${cell(r.description)} |`,
   );
-  const omitted = results.length - shown.length;
-  const header = best
-    ? `Best so far: val_bpb ${best.valBpb.toFixed(6)} (experiment #${best.index}, commit ${best.commit}).`
+  const best = ctx.best
+    ? `Best so far: val_bpb ${ctx.best.valBpb.toFixed(6)} (experiment #${ctx.best.experiment}, commit ${ctx.best.commit}).`
     : 'No experiment has been kept yet.';
+  const omitted = ctx.experimentsDone - ctx.recent.length;
   return [
-    `# Results so far (${results.length} experiments)`,
+    `# Results so far (${ctx.experimentsDone} experiments)`,
     '',
-    header + (omitted > 0 ? ` ${omitted} older experiments are not shown.` : ''),
+    best + (omitted > 0 ? ` The ${ctx.recent.length} latest are shown; ${omitted} older ones are not.` : ''),
     '',
     '| # | commit | val_bpb | memory_gb | status | description |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -111,11 +100,11 @@ function renderResults(results: ExperimentRecord[]): string {
 }
 
 function renderRecent(results: ExperimentRecord[]): string {
-  const recent = results.slice(-RECENT_DETAILED).filter((r) => r.index > 0);
+  const recent = results.slice(-RECENT_DETAILED).filter((r) => r.experiment > 0);
   if (recent.length === 0) return '';
   const items = recent.map((r) => {
     const outcome = hasMetric(r) ? `${r.status}, val_bpb ${r.valBpb.toFixed(6)}` : r.status;
-    const lines = [`- #${r.index} (${outcome}): ${r.description}`, `  hypothesis: ${oneLine(r.hypothesis)}`];
+    const lines = [`- #${r.experiment} (${outcome}): ${r.description}`, `  hypothesis: ${oneLine(r.hypothesis)}`];
     if (r.error) lines.push(`  error: ${oneLine(r.error)}`);
     return lines.join('\n');
   });

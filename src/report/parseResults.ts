@@ -1,9 +1,10 @@
 /**
- * results.tsv → rows. Pure; the one place the file's text is validated (DESIGN §2).
- * Reads our files and the original autoresearch's: the five named columns, found by header name,
- * with any extra columns ignored.
+ * results.tsv → rows. Pure; the one place the file's text is read back.
+ * Reads our files and the original autoresearch's: the five original columns, found by header name,
+ * and our experiment_id where present; other columns are ignored.
  */
 import { z } from 'zod';
+import { EXPERIMENT_STATUSES, ORIGINAL_COLUMNS, type RESULTS_COLUMNS } from '../shared.js';
 
 /** Row field → results.tsv column name. */
 const COLUMN_OF = {
@@ -12,8 +13,8 @@ const COLUMN_OF = {
   memoryGb: 'memory_gb',
   status: 'status',
   description: 'description',
-} as const;
-export const RESULT_COLUMNS = Object.values(COLUMN_OF);
+} as const satisfies Record<string, (typeof ORIGINAL_COLUMNS)[number]>;
+const EXPERIMENT_ID: (typeof RESULTS_COLUMNS)[number] = 'experiment_id';
 
 const decimal = z
   .string()
@@ -27,8 +28,10 @@ export const ResultRowSchema = z.object({
   valBpb: decimal,
   /** Peak memory in GB; 0 for crash and invalid rows. */
   memoryGb: decimal,
-  status: z.enum(['keep', 'discard', 'crash', 'invalid']),
+  status: z.enum(EXPERIMENT_STATUSES),
   description: z.string(),
+  /** Ours only: `<run>/exp-NNNN`. */
+  experimentId: z.string().optional(),
 });
 export type ResultRow = z.infer<typeof ResultRowSchema>;
 export type ResultStatus = ResultRow['status'];
@@ -47,10 +50,11 @@ export class ResultsParseError extends Error {
 export function parseResults(text: string): ResultRow[] {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const header = lines[0].split('\t').map((name) => name.trim());
-  const missing = RESULT_COLUMNS.filter((name) => !header.includes(name));
+  const missing = ORIGINAL_COLUMNS.filter((name) => !header.includes(name));
   if (missing.length > 0) {
-    throw new ResultsParseError(1, `header lacks column(s) ${missing.join(', ')} (a results.tsv starts with: ${RESULT_COLUMNS.join(', ')})`);
+    throw new ResultsParseError(1, `header lacks column(s) ${missing.join(', ')} (a results.tsv starts with: ${ORIGINAL_COLUMNS.join(', ')})`);
   }
+  const idColumn = header.indexOf(EXPERIMENT_ID);
   const fields = Object.entries(COLUMN_OF).map(([field, column]) => [field, header.indexOf(column)] as const);
   const needed = Math.max(...fields.map(([, index]) => index)) + 1;
 
@@ -62,7 +66,8 @@ export function parseResults(text: string): ResultRow[] {
     if (cells.length < needed) {
       throw new ResultsParseError(lineNumber, `${cells.length} tab-separated field(s), expected at least ${needed}`);
     }
-    const raw = Object.fromEntries(fields.map(([field, index]) => [field, cells[index].trim()]));
+    const raw: Record<string, string | undefined> = Object.fromEntries(fields.map(([field, index]) => [field, cells[index].trim()]));
+    if (idColumn >= 0) raw.experimentId = cells[idColumn]?.trim();
     const parsed = ResultRowSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -2,7 +2,6 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 
-export const TASK_QUEUE = 'autoresearch';
 export const DEFAULT_ADDRESS = 'localhost:7233';
 
 /**

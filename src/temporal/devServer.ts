@@ -1,9 +1,9 @@
 import { execa, type ResultPromise } from 'execa';
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { searchAttributeFlags } from './searchAttributes.js';
 
 const TEMPORAL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../temporal');
 
@@ -51,12 +51,6 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-function searchAttributeFlags(): string[] {
-  return readFileSync(path.join(TEMPORAL_DIR, 'search-attributes.txt'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((sa) => ['--search-attribute', sa.trim()]);
-}
 
 class ExitedDuringStartup extends Error {}
 

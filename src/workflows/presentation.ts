@@ -1,40 +1,40 @@
-import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributeUpdatePair } from '@temporalio/common';
-import { bestOf } from './decision.js';
-import type { ResearchPhase, RunStatus } from './messages.js';
-import type { ExperimentRecord } from './types.js';
-
-export const ResearchTag = defineSearchAttributeKey('ResearchTag', SearchAttributeType.KEYWORD);
-export const BestValBpb = defineSearchAttributeKey('BestValBpb', SearchAttributeType.DOUBLE);
-export const ExperimentCount = defineSearchAttributeKey('ExperimentCount', SearchAttributeType.INT);
-export const ResearchPhaseKey = defineSearchAttributeKey('ResearchPhase', SearchAttributeType.KEYWORD);
+/** What the web UI shows of a run: its search attributes and its markdown "current details". Pure. */
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import {
+  BestValBpb, describeBest, ExperimentCount, ResearchPhaseKey, ResearchTag, type ExperimentRecord, type RunStatus,
+} from '../shared.js';
+import type { RunState } from './decisions.js';
 
 /** Keeps `temporal workflow list --query "BestValBpb < 1.0"` current. */
-export function searchAttributeUpdates(tag: string, records: ExperimentRecord[], phase: ResearchPhase): SearchAttributeUpdatePair[] {
-  const best = bestOf(records);
+export function searchAttributeUpdates(tag: string, state: Pick<RunState, 'experimentsDone' | 'phase' | 'best'>): SearchAttributeUpdatePair[] {
   const pairs: SearchAttributeUpdatePair[] = [
     { key: ResearchTag, value: tag },
-    { key: ExperimentCount, value: records.length },
-    { key: ResearchPhaseKey, value: phase },
+    { key: ExperimentCount, value: state.experimentsDone },
+    { key: ResearchPhaseKey, value: state.phase },
   ];
-  if (best) pairs.push({ key: BestValBpb, value: best.valBpb });
+  if (state.best) pairs.push({ key: BestValBpb, value: state.best.valBpb });
   return pairs;
 }
 
 /** The run's "current details" in the web UI: markdown, readable without opening a payload. */
-export function renderCurrentDetails(status: RunStatus, records: ExperimentRecord[]): string {
+export function renderCurrentDetails(status: RunStatus, recent: ExperimentRecord[]): string {
   const lines = [
     `**Experiment ${status.experiment}** · phase **${status.phase}**${status.paused ? ' · ⏸ paused' : ''}${status.stopRequested ? ' · stopping after this experiment' : ''}`,
     status.currentHypothesis ? `Hypothesis: ${status.currentHypothesis}` : '',
-    status.best ? `Best val_bpb **${status.best.valBpb.toFixed(6)}** at \`${status.best.commit}\` (exp ${status.best.experiment})` : 'No result yet',
+    status.best ? `${capitalize(describeBest(status.best))}` : 'No result yet',
     `Cost so far: $${status.costUsd.toFixed(4)}`,
   ].filter(Boolean);
   const blocks = [lines.join('\n\n')]; // markdown: a single newline would merge these into one paragraph
-  const last = records.slice(-5);
+  const last = recent.slice(-5);
   if (last.length) {
     const table = ['| # | commit | val_bpb | status | description |', '|---|---|---|---|---|'];
-    for (const r of last) table.push(`| ${r.index} | \`${r.commit || '-'}\` | ${r.valBpb.toFixed(6)} | ${r.status} | ${r.description.replace(/\|/g, '\\|')} |`);
+    for (const r of last) table.push(`| ${r.experiment} | \`${r.commit || '-'}\` | ${r.valBpb.toFixed(6)} | ${r.status} | ${r.description.replace(/\|/g, '\\|')} |`);
     blocks.push(table.join('\n'));
   }
   if (status.endReason) blocks.push(`Run ended: ${status.endReason}`);
   return blocks.join('\n\n');
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }

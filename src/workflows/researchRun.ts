@@ -1,94 +1,67 @@
+/**
+ * The run: prepares its worktree, then starts one experiment after another until it is stopped,
+ * reaches maxExperiments or the cost cap. All its state is one RunState; decisions on it are the
+ * pure functions of decisions.ts. See docs/architecture.md.
+ */
 import {
   ApplicationFailure, allHandlersFinished, condition, continueAsNew, executeChild, log, setHandler, workflowInfo,
-  upsertSearchAttributes, setCurrentDetails, ParentClosePolicy, patched,
+  upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
 } from '@temporalio/workflow';
-import { parseRunInput, type RunConfig, type RunInput } from '../config/runInput.js';
+import { parseRunInput, type RunInput } from '../config/runInput.js';
 import { priceFor } from '../proposers/cost.js';
-import type { RunPaths } from '../activities/runPaths.js';
-import { io } from './activityOptions.js';
-import { bestOf } from './decision.js';
-import { experiment } from './experiment.js';
-import { failedExperiment, isRunFatal } from './experimentFailure.js';
 import {
-  experimentPhaseSignal, MAX_NOTE_CHARS, MAX_PROGRAM_CHARS, pauseSignal, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
-  steerUpdate, stopSignal, type ResearchPhase, type RunStatus,
-} from './messages.js';
-import { effectiveExperiment, nextStep } from './nextStep.js';
+  experimentId, experimentName, experimentTrainingSignal, FAILURE, isRunFatal, MAX_NOTE_CHARS, MAX_NOTES, MAX_PROGRAM_CHARS, pauseSignal,
+  resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus, type RunSummary,
+} from '../shared.js';
+import { effectiveExperiment, failedExperiment, initialRunState, nextStep, recordExperiment, restingPhase, type RunState } from './decisions.js';
+import { experiment, steps } from './experiment.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';
-import { experimentName, spentUsd, type ExperimentRecord, type SteeringNote } from './types.js';
-
-/** Everything the run carries across continue-as-new. */
-export interface RunState {
-  paths?: RunPaths;
-  baseCommit?: string;
-  records: ExperimentRecord[];
-  paused: boolean;
-  stopRequested: boolean;
-  steeringNotes: SteeringNote[];
-  programOverride?: string;
-}
-
-export interface RunSummary {
-  tag: string;
-  experiments: number;
-  kept: number;
-  best?: { valBpb: number; commit: string; experiment: number };
-  baselineValBpb?: number;
-  costUsd: number;
-  branch: string;
-  resultsFile: string;
-  endReason: string;
-}
 
 export async function researchRun(input: RunInput, carried?: RunState): Promise<RunSummary> {
   const parsed = parseRunInput(input);
-  if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, 'InvalidRunInput');
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FAILURE.InvalidRunInput);
   const config = parsed.config;
   try {
     priceFor(config.proposer); // an unpriced model would make the cost cap meaningless
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`invalid run input: proposer.model: ${(err as Error).message}`, 'InvalidRunInput');
+    throw ApplicationFailure.nonRetryable(`invalid run input: proposer.model: ${(err as Error).message}`, FAILURE.InvalidRunInput);
   }
-  const state: RunState = carried ?? { records: [], paused: false, stopRequested: false, steeringNotes: [] };
-  let phase: ResearchPhase = 'preparing';
-  let currentHypothesis: string | undefined;
-  let trainingStartedAt: string | undefined;
-  let endReason: string | undefined;
+  const runWorkflowId = workflowInfo().workflowId;
+  let state: RunState = carried ?? initialRunState();
 
-  const status = (): RunStatus => {
-    const best = bestOf(state.records);
-    return {
-      tag: config.tag, phase: state.paused && phase === 'idle' ? 'paused' : phase, paused: state.paused, stopRequested: state.stopRequested,
-      experiment: state.records.length, experimentsDone: state.records.length, maxExperiments: config.maxExperiments,
-      best: best && { valBpb: best.valBpb, commit: best.commit, experiment: best.index },
-      currentHypothesis, trainingStartedAt, timeBudgetSeconds: config.trainer.timeBudgetSeconds,
-      costUsd: spentUsd(state.records), steeringNotes: state.steeringNotes.map((n) => n.note),
-      branch: state.paths?.branch, resultsFile: state.paths?.resultsFile, endReason,
-    };
+  const status = (): RunStatus => ({
+    tag: config.tag, phase: state.phase, paused: state.paused, stopRequested: state.stopRequested,
+    experiment: state.current?.experiment ?? state.experimentsDone, experimentsDone: state.experimentsDone, counts: state.counts,
+    maxExperiments: config.maxExperiments, best: state.best, currentHypothesis: state.current?.hypothesis,
+    trainingStartedAt: state.current?.trainingStartedAt, timeBudgetSeconds: config.trainer.timeBudgetSeconds, costUsd: state.costUsd,
+    steeringNotes: state.steeringNotes.map((n) => n.note), branch: state.paths?.branch, resultsFile: state.paths?.resultsFile,
+    endReason: state.endReason,
+  });
+  /** The web UI's current details and search attributes follow every change of state. */
+  let upserted = '';
+  const show = (phase = state.phase) => {
+    state.phase = phase;
+    const attributes = searchAttributeUpdates(config.tag, state);
+    const key = JSON.stringify(attributes.map((a) => a.value));
+    if (key !== upserted) upsertSearchAttributes(attributes); // each upsert is an event: only on change
+    upserted = key;
+    setCurrentDetails(renderCurrentDetails(status(), state.recent));
   };
-  const show = () => setCurrentDetails(renderCurrentDetails(status(), state.records));
+  // Pause and resume change the phase only between experiments; a running one keeps its own.
+  const rest = () => show(state.current ? state.phase : restingPhase(state));
 
-  // ResearchPhase follows pause/resume only between experiments; a running one keeps its phase.
-  const showPause = () => {
-    // patched: runs started before this upsert existed replay without it (test/histories/clicheck.json, exported with the temporal CLI).
-    if (phase === 'idle' && patched('research-phase-paused')) upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, state.paused ? 'paused' : 'idle'));
-    show();
-  };
-  setHandler(pauseSignal, () => { state.paused = true; showPause(); });
-  setHandler(resumeSignal, () => { state.paused = false; showPause(); });
+  setHandler(pauseSignal, () => { state.paused = true; rest(); });
+  setHandler(resumeSignal, () => { state.paused = false; rest(); });
   setHandler(stopSignal, () => { state.stopRequested = true; show(); });
   setHandler(statusQuery, status);
-  setHandler(resultsQuery, () => state.records);
-  setHandler(experimentPhaseSignal, ({ experiment: n, phase: p, hypothesis }) => {
-    if (n !== state.records.length) return; // a late signal from a finished child
-    phase = p;
-    currentHypothesis = hypothesis ?? currentHypothesis;
-    trainingStartedAt = p === 'train' ? new Date().toISOString() : trainingStartedAt;
-    upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, phase));
-    show();
+  setHandler(resultsQuery, () => state.recent);
+  setHandler(experimentTrainingSignal, ({ experiment: n, hypothesis }) => {
+    if (state.current?.experiment !== n) return; // keyed by number: a late signal changes nothing
+    state.current = { experiment: n, hypothesis, trainingStartedAt: new Date().toISOString() };
+    show('train');
   });
   setHandler(steerUpdate, ({ note }) => {
-    const fromExperiment = effectiveExperiment(phase, state.records.length);
+    const fromExperiment = effectiveExperiment(state);
     state.steeringNotes.push({ note: note.trim(), fromExperiment });
     show();
     return { effectiveFromExperiment: fromExperiment, notes: state.steeringNotes.length };
@@ -96,12 +69,13 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     validator: ({ note }) => {
       if (typeof note !== 'string' || !note.trim()) throw new Error('note: must be a non-empty string');
       if (note.length > MAX_NOTE_CHARS) throw new Error(`note: at most ${MAX_NOTE_CHARS} characters (got ${note.length})`);
+      if (state.steeringNotes.length >= MAX_NOTES) throw new Error(`note: the run holds at most ${MAX_NOTES} notes; replace the direction with setProgram instead`);
     },
   });
   setHandler(setProgramUpdate, ({ program }) => {
     state.programOverride = program;
     show();
-    return { effectiveFromExperiment: effectiveExperiment(phase, state.records.length), notes: state.steeringNotes.length };
+    return { effectiveFromExperiment: effectiveExperiment(state), notes: state.steeringNotes.length };
   }, {
     validator: ({ program }) => {
       if (typeof program !== 'string' || !program.trim()) throw new Error('program: must be a non-empty string');
@@ -110,52 +84,51 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   });
 
   if (!state.paths) {
-    const prepared = await io.prepareRun.executeWithOptions({ summary: `prepare worktree for autoresearch/${config.tag}` }, [config]);
+    show('preparing');
+    const prepared = await steps.prepareRun.executeWithOptions({ summary: `prepare worktree for autoresearch/${config.tag}` }, [config]);
     state.paths = prepared.paths;
     state.baseCommit = prepared.baseCommit;
   }
   const paths = state.paths;
-  upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, 'idle'));
 
   for (;;) {
-    phase = 'idle';
-    show();
+    show(restingPhase(state));
     await condition(() => !state.paused || state.stopRequested);
     const step = nextStep(config, state);
     if (step.kind === 'end') {
-      endReason = step.reason;
+      state.endReason = step.reason;
       break;
     }
-    const index = state.records.length;
-    const best = bestOf(state.records);
-    const lastCrash = [...state.records].reverse().find((r) => r.status === 'crash');
-    const bestCommit = best?.commitFull ?? state.baseCommit!;
+    if (state.notesRecorded < state.steeringNotes.length) {
+      await steps.recordSteering({ paths, notes: state.steeringNotes });
+      state.notesRecorded = state.steeringNotes.length;
+    }
+    const n = state.experimentsDone;
+    state.current = { experiment: n };
+    show('hypothesize');
     const record = await executeChild(experiment, {
-      workflowId: `${workflowInfo().workflowId}/${experimentName(index)}`,
-      staticSummary: index === 0 ? 'baseline' : `experiment ${index}`,
+      workflowId: experimentId(runWorkflowId, n),
+      staticSummary: n === 0 ? 'baseline' : `experiment ${n}`,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       args: [{
-        runId: workflowInfo().workflowId, index, config, paths, bestCommit,
-        history: state.records, steeringNotes: state.steeringNotes.map((n) => n.note), programOverride: state.programOverride,
-        lastCrashLogFile: lastCrash ? `${paths.logsDir}/${experimentName(lastCrash.index)}.log` : undefined,
-        costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - spentUsd(state.records),
+        experiment: n, experimentId: experimentId(runWorkflowId, n), config, paths, baseCommit: state.baseCommit!, best: state.best,
+        recent: state.recent, experimentsDone: n, steeringNotes: state.steeringNotes.map((s) => s.note),
+        programOverride: state.programOverride, lastCrash: state.lastCrash,
+        costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - state.costUsd,
       }],
     }).catch(async (err: unknown) => {
       // One experiment that fails past its retries (say, its worker died three times) is a crash row,
       // not the end of the night; a failure retrying cannot fix (bad key, bad config) ends the run.
       if (isRunFatal(err)) throw err;
       // It may have left the branch at its own commit: back to the best.
-      await io.finalize.executeWithOptions({ summary: `revert failed exp ${index}` },
-        [{ paths, keep: false, bestCommit, experimentName: experimentName(index) }]);
-      return failedExperiment(workflowInfo().workflowId, index, err);
+      await steps.keepOrRevert.executeWithOptions({ summary: `revert failed ${experimentName(n)}` },
+        [{ paths, keep: false, bestCommit: state.best?.commitFull ?? state.baseCommit!, experimentName: experimentName(n) }]);
+      const failed = failedExperiment(runWorkflowId, n, err);
+      await steps.recordResult({ paths, record: failed });
+      return failed;
     });
-    state.records.push(record);
-    // Between experiments: without this, status would pair the next number with the last phase ('decide').
-    phase = 'idle';
-    currentHypothesis = undefined;
-    log.info('experiment done', { index, status: record.status, valBpb: record.valBpb });
-    await io.writeResults.executeWithOptions({ summary: `results.tsv: ${state.records.length} rows` }, [{ paths, records: state.records, notes: state.steeringNotes }]);
-    upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, state.paused ? 'paused' : 'idle'));
+    state = recordExperiment(state, record);
+    log.info('experiment done', { experiment: n, status: record.status, valBpb: record.valBpb });
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
@@ -163,22 +136,10 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     }
   }
 
-  phase = 'done';
-  upsertSearchAttributes(searchAttributeUpdates(config.tag, state.records, 'done'));
-  show();
+  show('done');
   await condition(allHandlersFinished);
-  const best = bestOf(state.records);
   return {
-    tag: config.tag,
-    experiments: state.records.length,
-    kept: state.records.filter((r) => r.status === 'keep').length,
-    best: best && { valBpb: best.valBpb, commit: best.commit, experiment: best.index },
-    baselineValBpb: state.records[0]?.status === 'keep' ? state.records[0].valBpb : undefined,
-    costUsd: spentUsd(state.records),
-    branch: paths.branch,
-    resultsFile: paths.resultsFile,
-    endReason: endReason!,
+    tag: config.tag, experiments: state.experimentsDone, kept: state.counts.keep, best: state.best, baselineValBpb: state.baselineValBpb,
+    costUsd: state.costUsd, branch: paths.branch, resultsFile: paths.resultsFile, endReason: state.endReason!,
   };
 }
-
-export type { RunConfig };

@@ -1,9 +1,12 @@
+/** The trainer's steps of an experiment: train (run the trainer command) and evaluate (read its score). */
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, parseCommandString } from 'execa';
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { TrainerConfig } from '../config/runInput.js';
-import { killGroup, killStrayTrainer, recordGroup, pgidFileOf } from './trainerProcess.js';
+import { FAILURE } from '../shared.js';
+import { parseSummary, type TrainerSummary } from './summary.js';
+import { killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { trainerEnv } from './trainerEnv.js';
 
 export interface TrainInput {
@@ -65,7 +68,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
       buffer: false,
     });
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`trainer.command could not start: ${(err as Error).message}`, 'TrainerConfig');
+    throw ApplicationFailure.nonRetryable(`trainer.command could not start: ${(err as Error).message}`, FAILURE.TrainerConfig);
   }
   const pgid = child.pid;
   if (pgid) await recordGroup(input.logFile, pgid);
@@ -96,7 +99,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   try {
     const result = await child;
     if ((result as { code?: string }).code === 'ENOENT') {
-      throw ApplicationFailure.nonRetryable(`trainer.command: "${file}" not found on the worker's PATH (cwd ${input.trainerDir})`, 'TrainerConfig');
+      throw ApplicationFailure.nonRetryable(`trainer.command: "${file}" not found on the worker's PATH (cwd ${input.trainerDir})`, FAILURE.TrainerConfig);
     }
     if (pgid) killGroup(pgid); // anything the trainer left running in its group
     const seconds = (Date.now() - started) / 1000;
@@ -109,4 +112,16 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     ctx.cancellationSignal.removeEventListener('abort', onCancel);
     await rm(pgidFileOf(input.logFile), { force: true });
   }
+}
+
+export type Evaluation = { ok: true; summary: TrainerSummary } | { ok: false; reason: string };
+
+/** The summary block is at the end of the log: only that much is read, however much the trainer printed. */
+const SUMMARY_TAIL_BYTES = 64 * 1024;
+
+/** No block, FAIL, NaN, a timeout or a non-zero exit: each is a crash, with the reason recorded. */
+export async function evaluate(result: TrainResult): Promise<Evaluation> {
+  if (result.timedOut) return { ok: false, reason: `timed out after ${result.seconds.toFixed(0)}s` };
+  if (result.exitCode !== 0) return { ok: false, reason: `trainer exited with ${result.exitCode ?? result.signal}` };
+  return parseSummary(await readTail(result.logFile, SUMMARY_TAIL_BYTES));
 }

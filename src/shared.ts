@@ -1,0 +1,229 @@
+/**
+ * Definitions shared by the workflows, the activities, the proposers, the CLI and the report: one
+ * home per meaning. Workflow-safe: no Node built-ins, no side effects.
+ * How they fit together: docs/architecture.md.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType, TemporalFailure } from '@temporalio/common';
+
+/** The shared task queue: workflows and proposer calls. */
+export const TASK_QUEUE = 'autoresearch';
+
+// ---------------------------------------------------------------------------------------------
+// Experiments and their results
+
+export const EXPERIMENT_STATUSES = ['keep', 'discard', 'crash', 'invalid'] as const;
+export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
+
+/** One experiment's outcome: one row of results.tsv, plus what the run needs to decide and report. */
+export interface ExperimentRecord {
+  /** The experiment number, from 0 (the unmodified baseline). */
+  experiment: number;
+  /** `<workflow id of the run>/exp-NNNN`: the child workflow's id and the commit trailer. */
+  experimentId: string;
+  /** Short commit hash ('' for an invalid proposal that was never committed). */
+  commit: string;
+  commitFull: string;
+  /** 0 for crash and invalid rows. */
+  valBpb: number;
+  /** Peak memory in GB (0 for crash and invalid rows). */
+  memoryGb: number;
+  status: ExperimentStatus;
+  description: string;
+  hypothesis: string;
+  /** Cost of this experiment's proposer calls, USD. */
+  costUsd: number;
+  /** Why it crashed or was invalid. */
+  error?: string;
+  /** Size of the last prompt sent, for the worst-case cost of the next call. */
+  promptChars?: number;
+}
+
+/** Where a run lives on the worker's disk: computed once when the run is prepared, carried in its state. */
+export interface RunPaths {
+  repo: string;
+  workDir: string;
+  /** The run's own git worktree on `branch`; the user's checkout is never touched. */
+  worktree: string;
+  trainerDir: string;
+  resultsFile: string;
+  logsDir: string;
+  branch: string;
+}
+
+/** The best kept experiment: where edits start and reverts return. */
+export interface BestResult {
+  experiment: number;
+  commit: string;
+  commitFull: string;
+  valBpb: number;
+}
+
+/** `exp-0007`: child workflow id suffix, log file name, discarded ref name. */
+export function experimentName(experiment: number): string {
+  return `exp-${String(experiment).padStart(4, '0')}`;
+}
+
+export function experimentId(runWorkflowId: string, experiment: number): string {
+  return `${runWorkflowId}/${experimentName(experiment)}`;
+}
+
+/** "best val_bpb 0.997900 at abc1234 (exp 12)": the one wording, in the UI, the CLI and the summary. */
+export function describeBest(best: Pick<BestResult, 'valBpb' | 'commit' | 'experiment'> | undefined): string {
+  return best ? `best val_bpb ${best.valBpb.toFixed(6)} at ${best.commit} (exp ${best.experiment})` : 'no result yet';
+}
+
+// ---------------------------------------------------------------------------------------------
+// results.tsv: the original's five columns first; ours follow and never replace them
+
+export const RESULTS_COLUMNS = ['commit', 'val_bpb', 'memory_gb', 'status', 'description', 'cost_usd', 'experiment_id'] as const;
+/** The columns every results.tsv has, ours and the original's. */
+export const ORIGINAL_COLUMNS = RESULTS_COLUMNS.slice(0, 5);
+export const RESULTS_HEADER = `${RESULTS_COLUMNS.join('\t')}\n`;
+
+export function formatResultsRow(r: ExperimentRecord): string {
+  const trained = r.status === 'keep' || r.status === 'discard';
+  return [
+    r.commit || '-',
+    (trained ? r.valBpb : 0).toFixed(6),
+    (trained ? r.memoryGb : 0).toFixed(1),
+    r.status,
+    oneLine(r.description),
+    r.costUsd.toFixed(4),
+    r.experimentId,
+  ].join('\t') + '\n';
+}
+
+/** Beside results.tsv: the person's steering notes, for the report. */
+export const STEERING_FILE = 'steering.tsv';
+
+export function oneLine(s: string): string {
+  return s.replace(/[\t\r\n]+/g, ' ').trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failure types: what an activity raises as a non-retryable ApplicationFailure
+
+export const FAILURE = {
+  /** The run input cannot work (names the field). Ends the run. */
+  InvalidRunInput: 'InvalidRunInput',
+  /** The proposer cannot work (bad key, unknown model). Ends the run. */
+  ProposerFatal: 'ProposerFatal',
+  /** The trainer command cannot start. Ends the run. */
+  TrainerConfig: 'TrainerConfig',
+  /** An edit that does not apply or parse: goes back to the proposer. */
+  EditRejected: 'EditRejected',
+  /** Proposer output that is not a valid proposal: goes back to the proposer. */
+  ProposalInvalid: 'ProposalInvalid',
+} as const;
+export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
+
+/** Failures no later experiment can get past: the run ends with them. */
+export const RUN_FATAL: FailureType[] = [FAILURE.InvalidRunInput, FAILURE.ProposerFatal, FAILURE.TrainerConfig];
+/** Failures the proposer can repair. */
+export const REPAIRABLE: FailureType[] = [FAILURE.EditRejected, FAILURE.ProposalInvalid];
+export const NON_RETRYABLE: FailureType[] = [...RUN_FATAL, ...REPAIRABLE];
+
+/** The typed ApplicationFailure in a failure chain (ChildWorkflowFailure → ActivityFailure → ApplicationFailure). */
+export function applicationFailureOf(err: unknown): ApplicationFailure | undefined {
+  for (let e: unknown = err; e instanceof TemporalFailure; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type) return e;
+  }
+  return undefined;
+}
+
+export function isRunFatal(err: unknown): boolean {
+  return RUN_FATAL.includes(applicationFailureOf(err)?.type as FailureType);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search attributes of the run: `temporal workflow list --query "BestValBpb < 1.0"`
+
+export const ResearchTag = defineSearchAttributeKey('ResearchTag', SearchAttributeType.KEYWORD);
+export const BestValBpb = defineSearchAttributeKey('BestValBpb', SearchAttributeType.DOUBLE);
+export const ExperimentCount = defineSearchAttributeKey('ExperimentCount', SearchAttributeType.INT);
+export const ResearchPhaseKey = defineSearchAttributeKey('ResearchPhase', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = [ResearchTag, BestValBpb, ExperimentCount, ResearchPhaseKey];
+
+// ---------------------------------------------------------------------------------------------
+// Messages: the run's public interface (the plain temporal CLI uses these names)
+
+/** Where the run is, as the UI, `research status` and the ResearchPhase search attribute show it. */
+export type ResearchPhase = 'preparing' | 'hypothesize' | 'train' | 'idle' | 'paused' | 'done';
+
+/** No new experiment starts; the running one finishes. */
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** Finish the current experiment, then complete the run. */
+export const stopSignal = defineSignal('stop');
+
+export interface SteerInput {
+  note: string;
+}
+export interface SteerResult {
+  /** The experiment number whose hypothesis first sees the note. */
+  effectiveFromExperiment: number;
+  notes: number;
+}
+/** An update, not a signal: the caller learns where the note takes effect. */
+export const steerUpdate = defineUpdate<SteerResult, [SteerInput]>('steer');
+export const MAX_NOTE_CHARS = 2000;
+/** Notes travel with every experiment: their number is bounded so the payload is. */
+export const MAX_NOTES = 50;
+
+export interface SetProgramInput {
+  program: string;
+}
+/** Replaces the direction of program.md for the rest of the run. */
+export const setProgramUpdate = defineUpdate<SteerResult, [SetProgramInput]>('setProgram');
+export const MAX_PROGRAM_CHARS = 50_000;
+
+/** A person's note for the proposer, and the first experiment whose hypothesis sees it. */
+export interface SteeringNote {
+  note: string;
+  fromExperiment: number;
+}
+
+export interface RunStatus {
+  tag: string;
+  phase: ResearchPhase;
+  paused: boolean;
+  stopRequested: boolean;
+  /** Number of the experiment running or next to run. */
+  experiment: number;
+  experimentsDone: number;
+  counts: Record<ExperimentStatus, number>;
+  maxExperiments?: number;
+  best?: BestResult;
+  currentHypothesis?: string;
+  trainingStartedAt?: string;
+  timeBudgetSeconds: number;
+  costUsd: number;
+  steeringNotes: string[];
+  branch?: string;
+  resultsFile?: string;
+  endReason?: string;
+}
+export const statusQuery = defineQuery<RunStatus>('status');
+/** The latest results (a bounded window; results.tsv has them all). */
+export const resultsQuery = defineQuery<ExperimentRecord[]>('results');
+
+/** Internal: an experiment tells its run that it trains, and what it tests (one signal per experiment). */
+export interface TrainingInput {
+  experiment: number;
+  hypothesis: string;
+}
+export const experimentTrainingSignal = defineSignal<[TrainingInput]>('experimentTraining');
+
+/** What a completed run returns. */
+export interface RunSummary {
+  tag: string;
+  experiments: number;
+  kept: number;
+  best?: BestResult;
+  baselineValBpb?: number;
+  costUsd: number;
+  branch: string;
+  resultsFile: string;
+  endReason: string;
+}
