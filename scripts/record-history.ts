@@ -20,9 +20,9 @@ import proto from '@temporalio/proto';
 import { NativeConnection } from '@temporalio/worker';
 import { createWorker } from '../src/createWorker.js';
 import { startDevServer } from '../src/temporal/devServer.js';
-import { steerUpdate } from '../src/workflows/messages.js';
+import { steerUpdate } from '../src/shared.js';
 import { researchRun } from '../src/workflows/researchRun.js';
-import { experimentName } from '../src/workflows/types.js';
+import { experimentName } from '../src/shared.js';
 import { fixtureRunInput, makeFixtureRepo } from '../test/helpers/fixtureRepo.js';
 
 export const HISTORIES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test/histories');

@@ -94,14 +94,14 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   for (;;) {
     show(restingPhase(state));
     await condition(() => !state.paused || state.stopRequested);
+    if (state.notesRecorded < state.steeringNotes.length) {
+      await steps.recordSteering({ paths, notes: state.steeringNotes });
+      state.notesRecorded = state.steeringNotes.length;
+    }
     const step = nextStep(config, state);
     if (step.kind === 'end') {
       state.endReason = step.reason;
       break;
-    }
-    if (state.notesRecorded < state.steeringNotes.length) {
-      await steps.recordSteering({ paths, notes: state.steeringNotes });
-      state.notesRecorded = state.steeringNotes.length;
     }
     const n = state.experimentsDone;
     state.current = { experiment: n };

@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createWorker } from '../../src/createWorker.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { resultsQuery } from '../../src/workflows/messages.js';
-import { TASK_QUEUE } from '../../src/temporal/connection.js';
+import { resultsQuery } from '../../src/shared.js';
+import { TASK_QUEUE } from '../../src/shared.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { runDir } from '../helpers/run.js';
 import { expectConsistentRun } from '../helpers/runInvariants.js';
 import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
 import { waitFor } from '../helpers/workerProcess.js';
@@ -26,7 +27,7 @@ describe('the dev server restarted mid-run on the same database', () => {
     const tag = uniqueId('restart');
     const taskQueue = uniqueId(TASK_QUEUE);
     const input = fixtureRunInput(repo, tag, { maxExperiments: EXPERIMENTS, trainer: { timeBudgetSeconds: 1, env: { FIXTURE_SLEEP: '3' } } });
-    const resultsFile = path.join(repo, '.autoresearch', 'runs', tag, 'results.tsv');
+    const resultsFile = path.join(runDir(repo, tag), 'results.tsv');
     const logsDir = path.join(repo, '.autoresearch', 'runs', tag, 'logs');
 
     const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle() });

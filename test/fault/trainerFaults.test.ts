@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createWorker } from '../../src/createWorker.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { resultsQuery } from '../../src/workflows/messages.js';
-import { TASK_QUEUE } from '../../src/temporal/connection.js';
-import type { ExperimentRecord } from '../../src/workflows/types.js';
+import { resultsQuery } from '../../src/shared.js';
+import { TASK_QUEUE } from '../../src/shared.js';
+import type { ExperimentRecord } from '../../src/shared.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { runDir } from '../helpers/run.js';
 import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
 import { trainerProcesses } from '../helpers/workerProcess.js';
 
@@ -32,7 +33,7 @@ async function runWithFault(env: Record<string, string>, extra: { maxExperiments
     const summary = await handle.result();
     return { summary, records: await handle.query(resultsQuery) };
   });
-  const tsv = (await readFile(path.join(repo, '.autoresearch', 'runs', tag, 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1);
+  const tsv = (await readFile(path.join(runDir(repo, tag), 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1);
   return { summary, records, rows: tsv.map((l) => l.split('\t')), left: await trainerProcesses(tag) };
 }
 

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { RunSummary } from '../../src/workflows/researchRun.js';
-import { experimentName, type ExperimentRecord } from '../../src/workflows/types.js';
+import type { RunSummary } from '../../src/shared.js';
+import { experimentName, type ExperimentRecord } from '../../src/shared.js';
 import { trainerProcesses } from './workerProcess.js';
+import { runDir } from './run.js';
 
 /**
  * What must hold after any finished run, however it was disturbed: no experiment lost or
@@ -15,7 +16,7 @@ export async function expectConsistentRun(opts: { repo: string; tag: string; exp
   expect(summary.experiments).toBe(opts.experiments);
   expect(records.map((r) => r.experimentId)).toEqual(Array.from({ length: opts.experiments }, (_, i) => `${tag}/${experimentName(i)}`));
 
-  const tsv = (await readFile(path.join(repo, '.autoresearch', 'runs', tag, 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1);
+  const tsv = (await readFile(path.join(runDir(repo, tag), 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1);
   const rows = tsv.map((l) => l.split('\t'));
   expect(rows.map((c) => [c[0], c[3], c[6]])).toEqual(records.map((r) => [r.commit, r.status, r.experimentId]));
 

@@ -1,6 +1,8 @@
 import type { ProposerContext } from '../../src/proposers/context.js';
 import type { Proposal } from '../../src/proposers/proposal.js';
-import type { ExperimentRecord } from '../../src/workflows/types.js';
+import { makeRecord as record } from '../helpers/run.js';
+
+export { record };
 
 /** A fake key: tests assert it never leaves the auth header and never reaches an error. */
 export const SECRET_KEY = 'sk-ant-test-SECRET123';
@@ -22,32 +24,18 @@ export const GOOD_PROPOSAL: Proposal = {
   edits: [{ path: 'train.py', search: 'LR = 0.02  # matrix learning rate', replace: 'LR = 0.03  # matrix learning rate' }],
 };
 
-export function record(index: number, over: Partial<ExperimentRecord> = {}): ExperimentRecord {
-  return {
-    index,
-    experimentId: `run/exp-${String(index).padStart(4, '0')}`,
-    commit: `c0ffee${index}`,
-    commitFull: `c0ffee${index}`.padEnd(40, '0'),
-    valBpb: 1 - index / 1000,
-    memoryGb: 44.1,
-    status: 'keep',
-    description: `experiment ${index}`,
-    hypothesis: `hypothesis ${index}`,
-    costUsd: 0.01,
-    ...over,
-  };
-}
-
 export function sampleContext(over: Partial<ProposerContext> = {}): ProposerContext {
   return {
     experiment: 3,
     program: '# Program\nMake val_bpb go down. Try optimizer changes first.',
     files: [{ path: 'train.py', content: TRAIN_PY }],
-    results: [
+    recent: [
       record(0, { description: 'baseline' }),
       record(1, { description: 'wider MLP', status: 'discard', valBpb: 1.0031 }),
       record(2, { description: 'deeper model', status: 'crash', valBpb: 0, memoryGb: 0, error: 'CUDA out of memory' }),
     ],
+    experimentsDone: 3,
+    best: { experiment: 0, commit: 'c0ffee0', commitFull: 'c0ffee0'.padEnd(40, '0'), valBpb: 1 },
     lastCrashLog: 'step 10\nTraceback (most recent call last):\ntorch.OutOfMemoryError: CUDA out of memory',
     steeringNotes: ['Avoid changing DEPTH for now.'],
     ...over,

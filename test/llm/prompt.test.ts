@@ -55,7 +55,7 @@ describe('renderPrompt', () => {
   });
 
   test('leaves out the sections that have nothing to say', () => {
-    const { volatile } = renderPrompt(sampleContext({ results: [], lastCrashLog: undefined, steeringNotes: [] }));
+    const { volatile } = renderPrompt(sampleContext({ recent: [], experimentsDone: 0, best: undefined, lastCrashLog: undefined, steeringNotes: [] }));
     expect(volatile).toContain('No experiments yet.');
     expect(volatile).not.toMatch(/crash|Notes from the researcher|could not be used/);
     expect(volatile.endsWith('Propose experiment #3 now by calling propose_experiment.')).toBe(true);
@@ -64,7 +64,7 @@ describe('renderPrompt', () => {
   test('keeps the cached parts identical when only results, notes and repairs change', () => {
     const a = renderPrompt(sampleContext());
     const b = renderPrompt(
-      sampleContext({ results: [record(0)], steeringNotes: ['new note'], lastCrashLog: 'other', repairError: 'x', experiment: 9 }),
+      sampleContext({ recent: [record(0)], experimentsDone: 1, steeringNotes: ['new note'], lastCrashLog: 'other', repairError: 'x', experiment: 9 }),
     );
     expect([b.system, b.program, b.code]).toEqual([a.system, a.program, a.code]);
     expect(b.volatile).not.toBe(a.volatile);
@@ -76,15 +76,15 @@ describe('renderPrompt', () => {
     expect(code).toContain('````python\n' + content.trimEnd() + '\n````');
   });
 
-  test('summarises a long history but keeps the baseline, the best and the latest rows', () => {
-    const results = Array.from({ length: 300 }, (_, i) => record(i, { valBpb: i === 42 ? 0.5 : 1 + i / 1000 }));
-    const { volatile } = renderPrompt(sampleContext({ results }));
+  test('of a long run, shows the window of latest rows, the best and how many are left out', () => {
+    const recent = Array.from({ length: 20 }, (_, i) => record(280 + i, { status: 'discard', valBpb: 1.1 }));
+    const best = { experiment: 42, commit: 'c0ffee42', commitFull: 'c0ffee42'.padEnd(40, '0'), valBpb: 0.5 };
+    const { volatile } = renderPrompt(sampleContext({ recent, experimentsDone: 300, best }));
     const rows = volatile.split('\n').filter((l) => /^\| \d+ \|/.test(l));
-    expect(rows).toHaveLength(100);
-    expect(volatile).toContain('| 0 | c0ffee0 |');
-    expect(volatile).toContain('| 42 | c0ffee42 | 0.500000 |');
-    expect(volatile).toContain('| 299 | c0ffee299 |');
-    expect(volatile).toContain('200 older experiments are not shown.');
+    expect(rows.map((r) => r.split(' | ')[0])).toEqual(recent.map((r) => `| ${r.experiment}`));
+    expect(volatile).toContain('# Results so far (300 experiments)');
+    expect(volatile).toContain('Best so far: val_bpb 0.500000 (experiment #42, commit c0ffee42).');
+    expect(volatile).toContain('280 older ones are not.');
   });
 
   test('promptChars counts all four parts', () => {

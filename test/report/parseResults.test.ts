@@ -23,10 +23,12 @@ describe('parseResults', () => {
     expect(rows[3]).toMatchObject({ commit: 'd4e5f6g', valBpb: 0, memoryGb: 0, description: 'double model width (OOM)' });
   });
 
-  test('reads the file a run writes, ignoring its extra columns', () => {
+  test('reads the file a run writes: its experiment ids, other extra columns ignored', () => {
     const rows = parseResults(fixture('sample.tsv')); // + cost_usd, experiment_id; '-' for no commit
     expect(rows).toHaveLength(12);
-    expect(rows[1]).toEqual({ commit: '8b71d0e', valBpb: 0.9932, memoryGb: 44.2, status: 'keep', description: 'raise MATRIX_LR to 0.05' });
+    expect(rows[1]).toEqual({
+      commit: '8b71d0e', valBpb: 0.9932, memoryGb: 44.2, status: 'keep', description: 'raise MATRIX_LR to 0.05', experimentId: 'night-1/exp-0001',
+    });
     expect(rows[6]).toMatchObject({ commit: '-', status: 'invalid' });
   });
 

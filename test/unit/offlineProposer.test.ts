@@ -2,7 +2,8 @@ import { findConstants, formatLiteral } from '../../src/proposers/constants.js';
 import { candidates, neighbours, proposeMutation, scoreCandidate, triedSettings } from '../../src/proposers/offline.js';
 import { applyEdits } from '../../src/activities/applyEdits.js';
 import type { ProposerContext } from '../../src/proposers/context.js';
-import type { ExperimentRecord } from '../../src/workflows/types.js';
+import type { ExperimentRecord } from '../../src/shared.js';
+import { makeRecord } from '../helpers/run.js';
 
 const SOURCE = `"""doc"""
 import math
@@ -16,11 +17,11 @@ def f():
     INNER = 3
 `;
 
-function ctx(results: ExperimentRecord[] = [], experiment = 1): ProposerContext {
-  return { experiment, program: '', files: [{ path: 'train.py', content: SOURCE }], results, steeringNotes: [] };
+function ctx(recent: ExperimentRecord[] = [], experiment = 1): ProposerContext {
+  return { experiment, program: '', files: [{ path: 'train.py', content: SOURCE }], recent, experimentsDone: recent.length, steeringNotes: [] };
 }
-function rec(index: number, description: string, status: ExperimentRecord['status']): ExperimentRecord {
-  return { index, experimentId: `r/exp-${index}`, commit: 'c', commitFull: 'c', valBpb: 1, memoryGb: 1, status, description, hypothesis: '', costUsd: 0 };
+function rec(n: number, description: string, status: ExperimentRecord['status']): ExperimentRecord {
+  return makeRecord(n, { description, status });
 }
 
 describe('findConstants', () => {

@@ -1,21 +1,23 @@
-import { readFile } from 'node:fs/promises';
-import { BestValBpb, ExperimentCount, renderCurrentDetails, ResearchPhaseKey, ResearchTag, searchAttributeUpdates } from '../../src/workflows/presentation.js';
-import type { RunStatus } from '../../src/workflows/messages.js';
-import type { ExperimentRecord, ExperimentStatus } from '../../src/workflows/types.js';
+import { searchAttributeFlags } from '../../src/temporal/searchAttributes.js';
+import { BestValBpb, ExperimentCount, ResearchPhaseKey, ResearchTag, type ExperimentStatus, type RunStatus } from '../../src/shared.js';
+import { initialRunState, recordExperiment } from '../../src/workflows/decisions.js';
+import { renderCurrentDetails, searchAttributeUpdates } from '../../src/workflows/presentation.js';
+import { makeRecord } from '../helpers/run.js';
 
-const record = (index: number, status: ExperimentStatus, valBpb: number, description = `change ${index}`): ExperimentRecord => ({
-  index, experimentId: `t/exp-${index}`, commit: `c${index}`.padEnd(7, '0'), commitFull: `c${index}`.padEnd(40, '0'), valBpb, memoryGb: 1,
-  status, description, hypothesis: '', costUsd: 0.01,
-});
+const record = (n: number, status: ExperimentStatus, valBpb: number, description = `change ${n}`) =>
+  makeRecord(n, { commit: `c${n}`.padEnd(7, '0'), status, valBpb, description });
 const status = (over: Partial<RunStatus> = {}): RunStatus => ({
   tag: 't', phase: 'train', paused: false, stopRequested: false, experiment: 6, experimentsDone: 6, timeBudgetSeconds: 300,
-  best: { valBpb: 0.98, commit: 'c300000', experiment: 3 }, costUsd: 0.06, steeringNotes: [], currentHypothesis: 'deeper is better', ...over,
+  counts: { keep: 2, discard: 3, crash: 1, invalid: 0 },
+  best: { valBpb: 0.98, commit: 'c300000', commitFull: 'c300000'.padEnd(40, '0'), experiment: 3 }, costUsd: 0.06, steeringNotes: [],
+  currentHypothesis: 'deeper is better', ...over,
 });
 const records = [record(0, 'keep', 1), record(1, 'discard', 1.1), record(2, 'crash', 0), record(3, 'keep', 0.98), record(4, 'discard', 0.99), record(5, 'discard', 1.2, 'a | b')];
+const state = records.reduce(recordExperiment, initialRunState());
 
 describe('search attributes', () => {
   test('carry the tag, the experiment count, the phase and the best val_bpb', () => {
-    const pairs = searchAttributeUpdates('t', records, 'train');
+    const pairs = searchAttributeUpdates('t', { ...state, phase: 'train' });
     expect(pairs).toEqual([
       { key: ResearchTag, value: 't' },
       { key: ExperimentCount, value: 6 },
@@ -25,15 +27,13 @@ describe('search attributes', () => {
   });
 
   test('leave BestValBpb out until an experiment has a result', () => {
-    const pairs = searchAttributeUpdates('t', [record(0, 'crash', 0)], 'idle');
+    const pairs = searchAttributeUpdates('t', { ...recordExperiment(initialRunState(), record(0, 'crash', 0)), phase: 'idle' });
     expect(pairs.map((p) => p.key.name)).toEqual(['ResearchTag', 'ExperimentCount', 'ResearchPhase']);
   });
 
-  test('are the ones the dev server registers, with the same types', async () => {
-    const registered = (await readFile(new URL('../../temporal/search-attributes.txt', import.meta.url), 'utf8')).split('\n').filter(Boolean);
-    const keys = [ResearchTag, BestValBpb, ExperimentCount, ResearchPhaseKey];
-    expect(keys.map((k) => `${k.name}=${k.type}`)).toEqual(['ResearchTag=KEYWORD', 'BestValBpb=DOUBLE', 'ExperimentCount=INT', 'ResearchPhase=KEYWORD']);
-    expect(registered.map((l) => l.trim().toUpperCase()).sort()).toEqual(keys.map((k) => `${k.name}=${k.type}`.toUpperCase()).sort());
+  test('the dev server registers each one with its type', () => {
+    expect(searchAttributeFlags().filter((f) => f !== '--search-attribute')).toEqual(
+      ['ResearchTag=Keyword', 'BestValBpb=Double', 'ExperimentCount=Int', 'ResearchPhase=Keyword']);
   });
 });
 
@@ -43,7 +43,7 @@ describe('the run\'s current details', () => {
     expect(md.split('\n').filter(Boolean).slice(0, 4)).toEqual([
       '**Experiment 6** · phase **train**',
       'Hypothesis: deeper is better',
-      'Best val_bpb **0.980000** at `c300000` (exp 3)',
+      'Best val_bpb 0.980000 at c300000 (exp 3)',
       'Cost so far: $0.0600',
     ]);
   });

@@ -1,6 +1,7 @@
 import { parseSummary } from '../../src/activities/summary.js';
-import { formatResultsTsv } from '../../src/activities/resultsTsv.js';
-import type { ExperimentRecord } from '../../src/workflows/types.js';
+import { parseResults } from '../../src/report/parseResults.js';
+import { formatResultsRow, RESULTS_HEADER } from '../../src/shared.js';
+import { makeRecord } from '../helpers/run.js';
 
 const BLOCK = `step 10 loss 3.2
 ---
@@ -35,16 +36,16 @@ describe('parseSummary', () => {
   });
 });
 
-describe('formatResultsTsv', () => {
-  const base = { experimentId: 'r/exp-0000', commitFull: 'x', hypothesis: 'h', costUsd: 0 };
-  test('writes the original five columns first and crash rows as zeros', () => {
-    const rows: ExperimentRecord[] = [
-      { ...base, index: 0, commit: 'a1b2c3d', valBpb: 0.9979, memoryGb: 44.0, status: 'keep', description: 'baseline' },
-      { ...base, index: 1, commit: 'b2c3d4e', valBpb: 0, memoryGb: 0, status: 'crash', description: 'double the width\twith a tab' },
-    ];
-    const lines = formatResultsTsv(rows).trimEnd().split('\n');
+describe('results.tsv rows', () => {
+  test('have the original five columns first, crash rows as zeros, and read back with the report parser', () => {
+    const text = RESULTS_HEADER + [
+      makeRecord(0, { commit: 'a1b2c3d', valBpb: 0.9979, memoryGb: 44.0, description: 'baseline' }),
+      makeRecord(1, { commit: 'b2c3d4e', valBpb: 3, memoryGb: 2, status: 'crash', description: 'double the width\twith a tab' }),
+    ].map(formatResultsRow).join('');
+    const lines = text.trimEnd().split('\n');
     expect(lines[0].split('\t').slice(0, 5)).toEqual(['commit', 'val_bpb', 'memory_gb', 'status', 'description']);
     expect(lines[1].split('\t').slice(0, 5)).toEqual(['a1b2c3d', '0.997900', '44.0', 'keep', 'baseline']);
     expect(lines[2].split('\t').slice(0, 5)).toEqual(['b2c3d4e', '0.000000', '0.0', 'crash', 'double the width with a tab']);
+    expect(parseResults(text).map((r) => r.experimentId)).toEqual(['run/exp-0000', 'run/exp-0001']);
   });
 });

@@ -1,18 +1,17 @@
 import { budgetLine, renderSummary, renderWatch } from '../../src/cli/watchView.js';
-import type { RunStatus } from '../../src/workflows/messages.js';
-import type { ExperimentRecord, ExperimentStatus } from '../../src/workflows/types.js';
+import type { ExperimentStatus, RunStatus } from '../../src/shared.js';
+import { makeRecord } from '../helpers/run.js';
 
 const status = (over: Partial<RunStatus> = {}): RunStatus => ({
   tag: 'night1', phase: 'train', paused: false, stopRequested: false, experiment: 7, experimentsDone: 7, maxExperiments: 20,
-  best: { valBpb: 0.9812, commit: 'abc1234', experiment: 5 }, currentHypothesis: 'a higher matrix LR converges faster',
+  counts: { keep: 3, discard: 2, crash: 1, invalid: 1 },
+  best: { valBpb: 0.9812, commit: 'abc1234', commitFull: 'abc1234'.padEnd(40, '0'), experiment: 5 }, currentHypothesis: 'a higher matrix LR converges faster',
   trainingStartedAt: '2026-01-01T00:00:00.000Z', timeBudgetSeconds: 300, costUsd: 0.1234, steeringNotes: [],
   branch: 'autoresearch/night1', resultsFile: '/r/results.tsv', ...over,
 });
 
-const record = (index: number, s: ExperimentStatus, valBpb: number, description = `change ${index}`): ExperimentRecord => ({
-  index, experimentId: `night1/exp-${index}`, commit: s === 'invalid' ? '' : `c${index}`.padEnd(7, '0'), commitFull: '', valBpb, memoryGb: 1,
-  status: s, description, hypothesis: '', costUsd: 0,
-});
+const record = (n: number, s: ExperimentStatus, valBpb: number, description = `change ${n}`) =>
+  makeRecord(n, { commit: s === 'invalid' ? '' : `c${n}`.padEnd(7, '0'), valBpb, memoryGb: 1, status: s, description });
 
 const results = [
   record(0, 'keep', 1.0, 'baseline'), record(1, 'discard', 1.01), record(2, 'crash', 0), record(3, 'keep', 0.99),
@@ -56,7 +55,7 @@ describe('the watch view', () => {
   });
 
   test('before any result it says so and lists no table', () => {
-    const text = renderWatch(status({ phase: 'preparing', best: undefined, experiment: 0, experimentsDone: 0, currentHypothesis: undefined }), [], at(0));
+    const text = renderWatch(status({ phase: 'preparing', best: undefined, experiment: 0, experimentsDone: 0, counts: { keep: 0, discard: 0, crash: 0, invalid: 0 }, currentHypothesis: undefined }), [], at(0));
     expect(text).toContain('best: no result yet');
     expect(text).toContain('0 done · cost');
     expect(text).not.toContain('commit');
@@ -85,7 +84,7 @@ describe('the watch view', () => {
 
   test('the final summary gives the end reason, the best result against the baseline and where the results are', () => {
     const text = renderSummary({
-      tag: 'night1', experiments: 7, kept: 3, best: { valBpb: 0.9812, commit: 'abc1234', experiment: 5 }, baselineValBpb: 1.0,
+      tag: 'night1', experiments: 7, kept: 3, best: { valBpb: 0.9812, commit: 'abc1234', commitFull: 'abc1234', experiment: 5 }, baselineValBpb: 1.0,
       costUsd: 0.5, branch: 'autoresearch/night1', resultsFile: '/r/results.tsv', endReason: 'stopped on request',
     });
     expect(text).toBe([

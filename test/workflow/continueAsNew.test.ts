@@ -1,14 +1,13 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { createWorker } from '../../src/createWorker.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
+import { setProgramUpdate, statusQuery, steerUpdate } from '../../src/shared.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+import { readResults, withWorker } from '../helpers/run.js';
+import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 
 let t: TestTemporal;
 beforeAll(async () => {
   // A tiny threshold makes the server suggest continue-as-new after the first experiment or two.
-  t = await startTestTemporal({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 } });
+  t = await startTestTemporal({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 } });
 }, 120_000);
 afterAll(async () => {
   await t?.close();
@@ -17,16 +16,23 @@ afterAll(async () => {
 test('a run continues as new when the server suggests it and carries its state across', async () => {
   const repo = await makeFixtureRepo();
   const tag = uniqueId('can');
-  const taskQueue = uniqueId('q');
-  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle() });
-  const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { maxExperiments: 4 })] });
-  const summary = await worker.runUntil(handle.result());
+  const { summary, status } = await withWorker(t, async (taskQueue) => {
+    const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { maxExperiments: 4 })] });
+    await handle.executeUpdate(steerUpdate, { args: [{ note: 'try a deeper model' }] });
+    await handle.executeUpdate(setProgramUpdate, { args: [{ program: 'Only tune the learning rate.' }] });
+    const summary = await handle.result();
+    // The latest run is not the first: it continued as new at least once.
+    expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+    return { summary, status: await handle.query(statusQuery) };
+  });
 
   expect(summary.experiments).toBe(4);
-  // The latest run is not the first: it continued as new at least once.
-  const latest = await handle.describe();
-  expect(latest.runId).not.toBe(handle.firstExecutionRunId);
-  // State survived: one row per experiment, ids consecutive, no duplicate.
-  const tsv = (await readFile(path.join(repo, '.autoresearch', 'runs', tag, 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1);
-  expect(tsv.map((l) => l.split('\t')[6])).toEqual([0, 1, 2, 3].map((i) => `${tag}/exp-000${i}`));
+  // State survived: one row per experiment, ids consecutive, no duplicate; the best, counts and notes carried.
+  const results = await readResults(repo, tag);
+  expect(results.map((r) => r.experimentId)).toEqual([0, 1, 2, 3].map((i) => `${tag}/exp-000${i}`));
+  const best = results.filter((r) => r.status === 'keep').sort((a, b) => a.valBpb - b.valBpb)[0];
+  expect(summary.best?.commit).toBe(best.commit);
+  expect(summary.kept).toBe(results.filter((r) => r.status === 'keep').length);
+  expect(status.steeringNotes).toEqual(['try a deeper model']);
+  expect(status.experimentsDone).toBe(4);
 });

@@ -1,17 +1,16 @@
-/** The run's messages (DESIGN §4) against a real dev server: pause, resume, stop, steer, setProgram, search attributes. */
+/** The run's messages against a real dev server: pause, resume, stop, steer, setProgram, search attributes. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../src/activities/index.js';
-import { createWorker } from '../../src/createWorker.js';
 import type { ProposerContext } from '../../src/proposers/context.js';
 import { createOfflineProposer } from '../../src/proposers/offline.js';
-import { TASK_QUEUE } from '../../src/temporal/connection.js';
 import {
   MAX_NOTE_CHARS, pauseSignal, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus,
-} from '../../src/workflows/messages.js';
+} from '../../src/shared.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { runDir, withWorker } from '../helpers/run.js';
 import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
 
 let t: TestTemporal;
@@ -32,18 +31,16 @@ async function withRun<R>(extra: Record<string, unknown>, fn: (run: Run, context
   const activities = createActivities({
     createProposer: (config) => {
       const offline = createOfflineProposer(config);
-      return { kind: 'recording', propose: (ctx, signal) => (contexts.push(ctx), offline.propose(ctx, signal)) };
+      return { propose: (ctx, signal) => (contexts.push(ctx), offline.propose(ctx, signal)) };
     },
   });
-  const taskQueue = uniqueId(TASK_QUEUE);
-  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle(), activities });
   const tag = uniqueId('msg');
-  return worker.runUntil(async () => {
+  return withWorker(t, async (taskQueue) => {
     const run = await t.client.workflow.start(researchRun, {
       taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, extra)], workflowExecutionTimeout: '3 minutes',
     });
     return fn(run, contexts);
-  });
+  }, activities);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,7 +94,7 @@ describe('messages to a running research run', () => {
       expect(contexts.map((c) => [c.experiment, c.steeringNotes])).toEqual([[1, ['try a deeper model']]]);
       expect((await run.query(statusQuery)).steeringNotes).toEqual(['try a deeper model']);
       // The notes are kept beside results.tsv for the report.
-      const steering = await readFile(path.join(repo, '.autoresearch', 'runs', run.workflowId, 'steering.tsv'), 'utf8');
+      const steering = await readFile(path.join(runDir(repo, run.workflowId), 'steering.tsv'), 'utf8');
       expect(steering).toBe('from_experiment\tnote\n1\ttry a deeper model\n');
     });
   });

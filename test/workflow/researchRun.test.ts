@@ -2,14 +2,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
-import { createWorker } from '../../src/createWorker.js';
 import { getStatus } from '../../src/cli/commands.js';
 import { createActivities, type Activities } from '../../src/activities/index.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { TASK_QUEUE } from '../../src/temporal/connection.js';
-import { RESULTS_HEADER } from '../../src/activities/resultsTsv.js';
+import { RESULTS_HEADER } from '../../src/shared.js';
 import { fixtureRunInput, fixtureValBpb, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+import { readResults, runDir, withWorker } from '../helpers/run.js';
+import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 
 let t: TestTemporal;
 beforeAll(async () => {
@@ -19,11 +18,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function runWorker<R>(fn: (taskQueue: string) => Promise<R>, activities?: Activities): Promise<R> {
-  const taskQueue = uniqueId(TASK_QUEUE);
-  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle(), activities });
-  return worker.runUntil(fn(taskQueue));
-}
+const runWorker = <R>(fn: (taskQueue: string) => Promise<R>, activities?: Activities) => withWorker(t, fn, activities);
 
 describe('researchRun on a real dev server', () => {
   test('a 4-experiment run keeps improvements, reverts the rest and leaves the branch at the best commit', async () => {
@@ -37,36 +32,35 @@ describe('researchRun on a real dev server', () => {
     // With no worker left, `research status` still answers for a completed run: its summary.
     expect(await getStatus(t.client, tag)).toEqual(summary);
 
-    const workDir = path.join(repo, '.autoresearch', 'runs', tag);
-    const tsv = (await readFile(path.join(workDir, 'results.tsv'), 'utf8')).trimEnd().split('\n');
-    expect(tsv[0].split('\t')).toEqual(RESULTS_HEADER);
-    expect(tsv[0].split('\t').slice(0, 5)).toEqual(['commit', 'val_bpb', 'memory_gb', 'status', 'description']);
-    const rows = tsv.slice(1).map((l) => l.split('\t'));
-    expect(rows).toHaveLength(4);
-    expect(rows[0][4]).toBe('baseline');
+    const tsv = await readFile(path.join(runDir(repo, tag), 'results.tsv'), 'utf8');
+    expect(tsv.split('\n')[0]).toBe(RESULTS_HEADER.trimEnd());
+    expect(tsv.split('\n')[0].split('\t').slice(0, 5)).toEqual(['commit', 'val_bpb', 'memory_gb', 'status', 'description']);
+    const results = await readResults(repo, tag);
+    expect(results.map((r) => r.experimentId)).toEqual([0, 1, 2, 3].map((n) => `${tag}/exp-000${n}`));
+    expect(results[0].description).toBe('baseline');
 
     // Every row's val_bpb is the fixture's objective at that commit, and keep/discard follows it.
     const git = (...a: string[]) => execa('git', a, { cwd: repo }).then((r) => r.stdout);
     let best = Infinity;
     let bestCommit = '';
-    for (const [commit, valBpb, memoryGb, status] of rows) {
+    for (const { commit, valBpb, memoryGb, status } of results) {
       const source = await git('show', `${commit}:trainer/train.py`);
       if (/^CRASH = True/m.test(source)) {
-        expect([status, valBpb, memoryGb]).toEqual(['crash', '0.000000', '0.0']);
+        expect([status, valBpb, memoryGb]).toEqual(['crash', 0, 0]);
         continue;
       }
       const expected = fixtureValBpb(source);
-      expect(Number(valBpb)).toBeCloseTo(expected, 5);
-      expect(Number(memoryGb)).toBeGreaterThan(0);
+      expect(valBpb).toBeCloseTo(expected, 5);
+      expect(memoryGb).toBeGreaterThan(0);
       expect(status).toBe(expected < best ? 'keep' : 'discard');
       if (expected < best) [best, bestCommit] = [expected, commit];
     }
     const head = await git('rev-parse', '--short=7', `autoresearch/${tag}`);
     expect(head).toBe(bestCommit);
     // Discarded and crashed commits stay reachable under refs of their own.
-    const discarded = rows.filter((r) => r[3] !== 'keep');
+    const discarded = results.filter((r) => r.status !== 'keep');
     const refs = await git('for-each-ref', '--format=%(objectname:short=7)', `refs/autoresearch/${tag}/discarded/`);
-    expect(refs.split('\n').filter(Boolean).sort()).toEqual(discarded.map((r) => r[0]).sort());
+    expect(refs.split('\n').filter(Boolean).sort()).toEqual(discarded.map((r) => r.commit).sort());
     // The user's checkout is untouched.
     expect(await git('status', '--porcelain')).toBe('');
     expect(await git('rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
@@ -101,12 +95,12 @@ describe('researchRun on a real dev server', () => {
       activities,
     );
     expect(summary.experiments).toBe(2);
-    const rows = (await readFile(path.join(repo, '.autoresearch', 'runs', tag, 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1).map((l) => l.split('\t'));
-    expect(rows.map((r) => r[3])).toEqual(['keep', 'crash']);
-    expect(rows[1][4]).toMatch(/disk full/);
+    const results = await readResults(repo, tag);
+    expect(results.map((r) => r.status)).toEqual(['keep', 'crash']);
+    expect(results[1].description).toMatch(/disk full/);
     // The failed experiment had committed: the branch is back at the best (the baseline).
     const head = (await execa('git', ['rev-parse', '--short=7', `autoresearch/${tag}`], { cwd: repo })).stdout;
-    expect(head).toBe(rows[0][0]);
+    expect(head).toBe(results[0].commit);
   }, 90_000);
 
   test('a trainer command that does not exist ends the run with a message that names it', async () => {

@@ -1,0 +1,42 @@
+/** What the tests of a run repeat: a worker around a test, the run's directory, its results, a record. */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createActivities, type Activities } from '../../src/activities/index.js';
+import { createWorker } from '../../src/createWorker.js';
+import { parseResults, type ResultRow } from '../../src/report/parseResults.js';
+import { experimentId, TASK_QUEUE, type ExperimentRecord } from '../../src/shared.js';
+import { uniqueId, workflowBundle, type TestTemporal } from './temporalEnv.js';
+
+/** Runs `fn` while a fresh worker serves a queue of its own (its name is passed to `fn`). */
+export async function withWorker<R>(t: TestTemporal, fn: (taskQueue: string) => Promise<R>, activities: Activities = createActivities()): Promise<R> {
+  const taskQueue = uniqueId(TASK_QUEUE);
+  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle(), activities });
+  return worker.runUntil(() => fn(taskQueue));
+}
+
+/** Where a run keeps its worktree, results.tsv and logs when the run input names no workDir. */
+export function runDir(repo: string, tag: string): string {
+  return path.join(repo, '.autoresearch', 'runs', tag);
+}
+
+/** results.tsv of a run, read with the report's parser. */
+export async function readResults(repo: string, tag: string): Promise<ResultRow[]> {
+  return parseResults(await readFile(path.join(runDir(repo, tag), 'results.tsv'), 'utf8'));
+}
+
+/** A kept experiment record, with `over` on top. */
+export function makeRecord(experiment: number, over: Partial<ExperimentRecord> = {}): ExperimentRecord {
+  return {
+    experiment,
+    experimentId: experimentId('run', experiment),
+    commit: `c0ffee${experiment}`,
+    commitFull: `c0ffee${experiment}`.padEnd(40, '0'),
+    valBpb: 1 - experiment / 1000,
+    memoryGb: 44.1,
+    status: 'keep',
+    description: `experiment ${experiment}`,
+    hypothesis: `hypothesis ${experiment}`,
+    costUsd: 0.01,
+    ...over,
+  };
+}
