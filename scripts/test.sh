@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command (`npm test`, run by .ci/run): sets everything up, then runs the
+# The project's test command (`npm test`, run by .ci/run): sets everything up, lints, then runs the
 # TypeScript suites (Jest: unit, workflow and fault tests against real dev servers they start
 # themselves, report and UI in headless Chromium) and the trainer's pytest suite.
 # Extra arguments go to Jest, e.g. `npm test -- test/unit`.
@@ -8,6 +8,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 bash scripts/install-chromium.sh
 source scripts/env.sh
+if [[ $# -eq 0 ]]; then
+  printf '\033[1m== lint (eslint)\033[0m\n'
+  npx eslint .
+fi
 export NODE_OPTIONS="--experimental-vm-modules --no-warnings ${NODE_OPTIONS:-}"
 npx jest --runInBand "$@"
 if [[ $# -eq 0 ]]; then

@@ -21,7 +21,8 @@ export interface RecordedRequest {
   url: string;
   headers: IncomingHttpHeaders;
   rawBody: string;
-  body: any; // the parsed JSON body, loosely typed for assertions
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parsed JSON body, loosely typed for assertions
+  body: any;
 }
 
 export class FakeLlmServer {
@@ -35,6 +36,7 @@ export class FakeLlmServer {
   ) {}
 
   static async start(): Promise<FakeLlmServer> {
+    // eslint-disable-next-line prefer-const -- assigned once the server listens, read by the handler defined here
     let fake: FakeLlmServer | undefined;
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
