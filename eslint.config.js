@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   {
     // Workflow code and the definitions it imports are replayed: they must be deterministic.
-    files: ['src/workflows/**/*.ts', 'src/shared.ts'],
+    files: ['src/workflows/**/*.ts', 'src/definitions.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
         paths: [...NODE_BUILTINS, 'execa', 'simple-git', '@anthropic-ai/sdk', '@temporalio/activity', '@temporalio/worker', '@temporalio/client']

@@ -1,4 +1,4 @@
-/** Jest runs TypeScript as ESM (execa 9 is ESM-only); see DESIGN §6. */
+/** Jest runs TypeScript as ESM (execa 9 is ESM-only); see docs/architecture.md. */
 export default {
   testEnvironment: 'node',
   preset: 'ts-jest/presets/default-esm',

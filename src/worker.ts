@@ -1,7 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { createWorker } from './createWorker.js';
 import { connectConfig, connectWorkerConnection } from './temporal/connection.js';
-import { TASK_QUEUE } from './shared.js';
+import { TASK_QUEUE } from './definitions.js';
 import { ensureSearchAttributes } from './temporal/searchAttributes.js';
 
 /** `npm run worker`: serves the `autoresearch` task queue on the server named by TEMPORAL_ADDRESS (default localhost:7233). */

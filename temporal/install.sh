@@ -3,7 +3,7 @@
 # Order: $TEMPORAL_CLI, `temporal` on PATH, the cache ($AUTORESEARCH_CACHE_HOME/bin), then go install.
 # The cache lives outside the clone so later set-ups reuse the (slow) build.
 set -euo pipefail
-CLI_VERSION="v1.5.1"  # later tags carry a replace directive that `go install` refuses (DESIGN §6)
+CLI_VERSION="v1.5.1"  # later tags carry a replace directive that `go install` refuses
 CACHE_HOME="${AUTORESEARCH_CACHE_HOME:-$HOME/.cache/autoresearch}"
 BIN_DIR="$CACHE_HOME/bin"
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunConfig } from '../config/runInput.js';
-import type { RunPaths } from '../shared.js';
+import type { RunPaths } from '../definitions.js';
 
 
 /** This project's root: the default repo when the run input names none. */

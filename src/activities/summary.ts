@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The trainer's final summary block (DESIGN §3). Only val_bpb is required. */
+/** The trainer's final summary block (docs/architecture.md, "The trainer contract"). Only val_bpb is required. */
 export const TrainerSummarySchema = z.object({
   val_bpb: z.number().finite().positive(),
   training_seconds: z.number().finite().optional(),

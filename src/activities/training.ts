@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa, parseCommandString } from 'execa';
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { TrainerConfig } from '../config/runInput.js';
-import { FAILURE } from '../shared.js';
+import { FAILURE } from '../definitions.js';
 import { parseSummary, type TrainerSummary } from './summary.js';
 import { killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { trainerEnv } from './trainerEnv.js';

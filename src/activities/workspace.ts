@@ -14,7 +14,7 @@ import { ProposalInvalidError, ProposerFatalError, type ProposeResult, type Prop
 import {
   experimentName, FAILURE, formatResultsRow, oneLine, RESULTS_HEADER, STEERING_FILE, type BestResult, type ExperimentRecord, type RunPaths,
   type SteeringNote,
-} from '../shared.js';
+} from '../definitions.js';
 import { applyEdits, EditRejectedError } from './applyEdits.js';
 import { discardedRef, excludeFromStatus, findExperimentCommit, gitAt, TRAILER } from './gitOps.js';
 import { resolveRunPaths } from './runPaths.js';

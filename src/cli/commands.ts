@@ -7,7 +7,7 @@ import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
 import {
   describeBest, ExperimentCount, pauseSignal, ResearchPhaseKey, ResearchTag, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
   steerUpdate, stopSignal, TASK_QUEUE, type RunStatus, type RunSummary,
-} from '../shared.js';
+} from '../definitions.js';
 import type { researchRun } from '../workflows/researchRun.js';
 import { renderSummary } from './watchView.js';
 

@@ -1,5 +1,5 @@
 /** The `watch` screen as a pure function of what the run reports: unit-tested without a terminal. */
-import { describeBest, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../shared.js';
+import { describeBest, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../definitions.js';
 
 export interface ViewOptions {
   /** Terminal width; longer lines are cut. */

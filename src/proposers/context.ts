@@ -1,4 +1,4 @@
-import type { BestResult, ExperimentRecord } from '../shared.js';
+import type { BestResult, ExperimentRecord } from '../definitions.js';
 
 /** Everything a proposer sees when it proposes the next experiment. */
 export interface ProposerContext {

@@ -1,5 +1,5 @@
 import type { ProposerConfig } from '../config/runInput.js';
-import type { ExperimentRecord } from '../shared.js';
+import type { ExperimentRecord } from '../definitions.js';
 import { type Proposer, type ProposerContext, ProposerFatalError, ZERO_USAGE } from './context.js';
 import { type Constant, type ConstantValue, findConstants, formatLiteral } from './constants.js';
 import type { Proposal } from './proposal.js';

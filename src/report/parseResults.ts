@@ -4,7 +4,7 @@
  * and our experiment_id where present; other columns are ignored.
  */
 import { z } from 'zod';
-import { EXPERIMENT_STATUSES, ORIGINAL_COLUMNS, type RESULTS_COLUMNS } from '../shared.js';
+import { EXPERIMENT_STATUSES, ORIGINAL_COLUMNS, type RESULTS_COLUMNS } from '../definitions.js';
 
 /** Row field → results.tsv column name. */
 const COLUMN_OF = {

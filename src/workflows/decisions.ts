@@ -8,7 +8,7 @@ import type { RunConfig } from '../config/runInput.js';
 import { estimateMaxCallCostUsd } from '../proposers/cost.js';
 import {
   experimentId, type BestResult, type ExperimentRecord, type ExperimentStatus, type ResearchPhase, type RunPaths, type SteeringNote,
-} from '../shared.js';
+} from '../definitions.js';
 
 /** Everything the run carries across continue-as-new. Nothing in it grows with the number of experiments. */
 export interface RunState {

@@ -10,7 +10,7 @@ import type { Usage } from '../proposers/context.js';
 import {
   applicationFailureOf, experimentName, experimentTrainingSignal, NON_RETRYABLE, REPAIRABLE, type BestResult, type ExperimentRecord,
   type FailureType, type RunPaths,
-} from '../shared.js';
+} from '../definitions.js';
 import { decide, worstCaseCallUsd, type Outcome } from './decisions.js';
 
 /** Short local steps (git, files): quick retries. */

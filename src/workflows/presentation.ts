@@ -2,7 +2,7 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   BestValBpb, describeBest, ExperimentCount, ResearchPhaseKey, ResearchTag, type ExperimentRecord, type RunStatus,
-} from '../shared.js';
+} from '../definitions.js';
 import type { RunState } from './decisions.js';
 
 /** Keeps `temporal workflow list --query "BestValBpb < 1.0"` current. */

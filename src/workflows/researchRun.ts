@@ -12,7 +12,7 @@ import { priceFor } from '../proposers/cost.js';
 import {
   experimentId, experimentName, experimentTrainingSignal, FAILURE, isRunFatal, MAX_NOTE_CHARS, MAX_NOTES, MAX_PROGRAM_CHARS, pauseSignal,
   resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus, type RunSummary,
-} from '../shared.js';
+} from '../definitions.js';
 import { effectiveExperiment, failedExperiment, initialRunState, nextStep, recordExperiment, restingPhase, type RunState } from './decisions.js';
 import { experiment, steps } from './experiment.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { resultsQuery } from '../../src/shared.js';
-import { TASK_QUEUE } from '../../src/shared.js';
+import { resultsQuery } from '../../src/definitions.js';
+import { TASK_QUEUE } from '../../src/definitions.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { expectConsistentRun } from '../helpers/runInvariants.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
@@ -67,7 +67,7 @@ describe('a worker killed while an experiment trains', () => {
 
     await expectConsistentRun({ repo, tag, experiments: EXPERIMENTS, summary, records });
     expect(records[0].status).toBe('keep'); // the killed baseline trained to the end on its retry
-    // The retry ended the orphan (DESIGN §6) rather than training beside it, and forgot its group.
+    // The retry ended the orphan rather than training beside it, and forgot its group.
     expect(second.log()).toMatch(/ended a stray trainer left by an earlier attempt/);
     expect(existsSync(path.join(logsDir, 'exp-0000.pgid'))).toBe(false);
     // The killed experiment's log holds the attempt that finished, not the first one.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createActivities, type Activities } from '../../src/activities/index.js';
 import { createWorker } from '../../src/createWorker.js';
 import { parseResults, type ResultRow } from '../../src/report/parseResults.js';
-import { experimentId, TASK_QUEUE, type ExperimentRecord } from '../../src/shared.js';
+import { experimentId, TASK_QUEUE, type ExperimentRecord } from '../../src/definitions.js';
 import { uniqueId, workflowBundle, type TestTemporal } from './temporalEnv.js';
 
 /** Runs `fn` while a fresh worker serves a queue of its own (its name is passed to `fn`). */

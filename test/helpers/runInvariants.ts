@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { RunSummary } from '../../src/shared.js';
-import { experimentName, type ExperimentRecord } from '../../src/shared.js';
+import type { RunSummary } from '../../src/definitions.js';
+import { experimentName, type ExperimentRecord } from '../../src/definitions.js';
 import { trainerProcesses } from './workerProcess.js';
 import { runDir } from './run.js';
 

@@ -2,7 +2,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createWorker } from '../../src/createWorker.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { resultsQuery } from '../../src/shared.js';
+import { resultsQuery } from '../../src/definitions.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
 import { claudeToolUse, FakeLlmServer } from './fakeServer.js';

@@ -10,7 +10,7 @@ import { parseRunInput } from '../../src/config/runInput.js';
 import { createWorker } from '../../src/createWorker.js';
 import { BROWSER_TIMEOUT_MS, launchChromium } from '../../src/report/browser.js';
 import { startDevServer, type DevServer } from '../../src/temporal/devServer.js';
-import { resultsQuery } from '../../src/shared.js';
+import { resultsQuery } from '../../src/definitions.js';
 import type { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { uniqueId, workflowBundle } from '../helpers/temporalEnv.js';

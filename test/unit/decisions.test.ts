@@ -2,7 +2,7 @@ import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
 import {
   decide, effectiveExperiment, initialRunState, nextStep, RECENT_WINDOW, recordExperiment, type RunState,
 } from '../../src/workflows/decisions.js';
-import type { ExperimentRecord } from '../../src/shared.js';
+import type { ExperimentRecord } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
 
 const config = (extra: object = {}): RunConfig => {

@@ -1,5 +1,5 @@
 import { searchAttributeFlags } from '../../src/temporal/searchAttributes.js';
-import { BestValBpb, ExperimentCount, ResearchPhaseKey, ResearchTag, type ExperimentStatus, type RunStatus } from '../../src/shared.js';
+import { BestValBpb, ExperimentCount, ResearchPhaseKey, ResearchTag, type ExperimentStatus, type RunStatus } from '../../src/definitions.js';
 import { initialRunState, recordExperiment } from '../../src/workflows/decisions.js';
 import { renderCurrentDetails, searchAttributeUpdates } from '../../src/workflows/presentation.js';
 import { makeRecord } from '../helpers/run.js';

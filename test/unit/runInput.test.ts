@@ -1,7 +1,7 @@
 import { parseRunInput } from '../../src/config/runInput.js';
 
 describe('parseRunInput', () => {
-  test('fills the DESIGN §4 defaults', () => {
+  test('fills the documented defaults', () => {
     const r = parseRunInput({ tag: 'nov23' });
     expect(r.ok && r.config).toMatchObject({
       tag: 'nov23', program: 'program.md',

@@ -1,6 +1,6 @@
 import { parseSummary } from '../../src/activities/summary.js';
 import { parseResults } from '../../src/report/parseResults.js';
-import { formatResultsRow, RESULTS_HEADER } from '../../src/shared.js';
+import { formatResultsRow, RESULTS_HEADER } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
 
 const BLOCK = `step 10 loss 3.2

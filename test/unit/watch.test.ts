@@ -1,5 +1,5 @@
 import { budgetLine, renderSummary, renderWatch } from '../../src/cli/watchView.js';
-import type { ExperimentStatus, RunStatus } from '../../src/shared.js';
+import type { ExperimentStatus, RunStatus } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
 
 const status = (over: Partial<RunStatus> = {}): RunStatus => ({

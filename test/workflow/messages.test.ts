@@ -7,7 +7,7 @@ import type { ProposerContext } from '../../src/proposers/context.js';
 import { createOfflineProposer } from '../../src/proposers/offline.js';
 import {
   MAX_NOTE_CHARS, pauseSignal, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus,
-} from '../../src/shared.js';
+} from '../../src/definitions.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { runDir, withWorker } from '../helpers/run.js';
