@@ -168,8 +168,9 @@ export interface SteerResult {
 /** An update, not a signal: the caller learns where the note takes effect. */
 export const steerUpdate = defineUpdate<SteerResult, [SteerInput]>('steer');
 export const MAX_NOTE_CHARS = 2000;
-/** Notes travel with every experiment: their number is bounded so the payload is. */
+/** Notes travel with every experiment: their number and total size are bounded, so the payload is. */
 export const MAX_NOTES = 50;
+export const MAX_NOTES_TOTAL_CHARS = 20_000;
 
 export interface SetProgramInput {
   program: string;

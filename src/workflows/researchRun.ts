@@ -10,7 +10,7 @@ import {
 import { parseRunInput, type RunInput } from '../config/runInput.js';
 import { priceFor } from '../proposers/cost.js';
 import {
-  experimentId, experimentName, experimentTrainingSignal, FAILURE, isRunFatal, MAX_NOTE_CHARS, MAX_NOTES, MAX_PROGRAM_CHARS, pauseSignal,
+  experimentId, experimentName, experimentTrainingSignal, FAILURE, isRunFatal, MAX_NOTE_CHARS, MAX_NOTES, MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, pauseSignal,
   resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus, type RunSummary,
 } from '../definitions.js';
 import { effectiveExperiment, failedExperiment, initialRunState, nextStep, recordExperiment, restingPhase, type RunState } from './decisions.js';
@@ -69,7 +69,10 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     validator: ({ note }) => {
       if (typeof note !== 'string' || !note.trim()) throw new Error('note: must be a non-empty string');
       if (note.length > MAX_NOTE_CHARS) throw new Error(`note: at most ${MAX_NOTE_CHARS} characters (got ${note.length})`);
-      if (state.steeringNotes.length >= MAX_NOTES) throw new Error(`note: the run holds at most ${MAX_NOTES} notes; replace the direction with setProgram instead`);
+      const total = state.steeringNotes.reduce((sum, n) => sum + n.note.length, note.trim().length);
+      if (state.steeringNotes.length >= MAX_NOTES || total > MAX_NOTES_TOTAL_CHARS) {
+        throw new Error(`note: the run holds at most ${MAX_NOTES} notes of ${MAX_NOTES_TOTAL_CHARS} characters in all; replace the direction with setProgram instead`);
+      }
     },
   });
   setHandler(setProgramUpdate, ({ program }) => {

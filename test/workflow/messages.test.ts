@@ -89,13 +89,18 @@ describe('messages to a running research run', () => {
       }
       const accepted = await run.executeUpdate(steerUpdate, { args: [{ note: '  try a deeper model  ' }] });
       expect(accepted).toEqual({ effectiveFromExperiment: 1, notes: 1 });
+      // Notes travel with every experiment: past 20,000 characters in all, the next one is refused.
+      const long = 'x'.repeat(MAX_NOTE_CHARS);
+      for (let i = 0; i < 9; i++) await run.executeUpdate(steerUpdate, { args: [{ note: long }] });
+      await expect(run.executeUpdate(steerUpdate, { args: [{ note: long }] })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/at most 50 notes of 20000 characters/) } });
 
       await run.result();
-      expect(contexts.map((c) => [c.experiment, c.steeringNotes])).toEqual([[1, ['try a deeper model']]]);
-      expect((await run.query(statusQuery)).steeringNotes).toEqual(['try a deeper model']);
+      expect(contexts.map((c) => [c.experiment, c.steeringNotes.length, c.steeringNotes[0]])).toEqual([[1, 10, 'try a deeper model']]);
+      expect((await run.query(statusQuery)).steeringNotes).toHaveLength(10);
       // The notes are kept beside results.tsv for the report.
       const steering = await readFile(path.join(runDir(repo, run.workflowId), 'steering.tsv'), 'utf8');
-      expect(steering).toBe('from_experiment\tnote\n1\ttry a deeper model\n');
+      expect(steering.split('\n').slice(0, 2)).toEqual(['from_experiment\tnote', '1\ttry a deeper model']);
+      expect(steering.trimEnd().split('\n')).toHaveLength(11);
     });
   });
 
