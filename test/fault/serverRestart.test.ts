@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createWorker } from '../../src/createWorker.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { resultsQuery } from '../../src/definitions.js';
-import { TASK_QUEUE } from '../../src/definitions.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { runDir } from '../helpers/run.js';
+import { runDir, withWorker } from '../helpers/run.js';
 import { expectConsistentRun } from '../helpers/runInvariants.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 import { waitFor } from '../helpers/workerProcess.js';
 
 const EXPERIMENTS = 3;
@@ -25,13 +23,11 @@ describe('the dev server restarted mid-run on the same database', () => {
   test('the run finishes with every experiment and a consistent branch', async () => {
     const repo = await makeFixtureRepo();
     const tag = uniqueId('restart');
-    const taskQueue = uniqueId(TASK_QUEUE);
     const input = fixtureRunInput(repo, tag, { maxExperiments: EXPERIMENTS, trainer: { timeBudgetSeconds: 1, env: { FIXTURE_SLEEP: '3' } } });
     const resultsFile = path.join(runDir(repo, tag), 'results.tsv');
-    const logsDir = path.join(repo, '.autoresearch', 'runs', tag, 'logs');
+    const logsDir = path.join(runDir(repo, tag), 'logs');
 
-    const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle() });
-    const { summary, records, downMs } = await worker.runUntil(async () => {
+    const { summary, records, downMs } = await withWorker(t, async (taskQueue) => {
       const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input], workflowExecutionTimeout: '3 minutes' });
       // After the baseline's row is written, while the next experiment trains (heartbeats fail while the server is down).
       await waitFor('experiment 1 to train', async () => {

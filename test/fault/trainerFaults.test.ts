@@ -1,13 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { createWorker } from '../../src/createWorker.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { resultsQuery } from '../../src/definitions.js';
-import { TASK_QUEUE } from '../../src/definitions.js';
-import type { ExperimentRecord } from '../../src/definitions.js';
+import { resultsQuery, type ExperimentRecord } from '../../src/definitions.js';
+import type { ResultRow } from '../../src/report/parseResults.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { runDir } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+import { readResults, withWorker } from '../helpers/run.js';
+import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 import { trainerProcesses } from '../helpers/workerProcess.js';
 
 let t: TestTemporal;
@@ -22,26 +18,23 @@ afterAll(async () => {
 async function runWithFault(env: Record<string, string>, extra: { maxExperiments: number; timeoutSeconds?: number }) {
   const repo = await makeFixtureRepo();
   const tag = uniqueId('fault');
-  const taskQueue = uniqueId(TASK_QUEUE);
   const input = fixtureRunInput(repo, tag, {
     maxExperiments: extra.maxExperiments,
     trainer: { timeBudgetSeconds: 1, env, ...(extra.timeoutSeconds ? { timeoutSeconds: extra.timeoutSeconds } : {}) },
   });
-  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle() });
-  const { summary, records } = await worker.runUntil(async () => {
+  const { summary, records } = await withWorker(t, async (taskQueue) => {
     const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input], workflowExecutionTimeout: '2 minutes' });
     const summary = await handle.result();
     return { summary, records: await handle.query(resultsQuery) };
   });
-  const tsv = (await readFile(path.join(runDir(repo, tag), 'results.tsv'), 'utf8')).trimEnd().split('\n').slice(1);
-  return { summary, records, rows: tsv.map((l) => l.split('\t')), left: await trainerProcesses(tag) };
+  return { summary, records, rows: await readResults(repo, tag), left: await trainerProcesses(tag) };
 }
 
-function expectCrashRows(records: ExperimentRecord[], rows: string[][], error: RegExp) {
+function expectCrashRows(records: ExperimentRecord[], rows: ResultRow[], error: RegExp) {
   for (const [i, r] of records.entries()) {
     expect(r.status).toBe('crash');
     expect(r.error).toMatch(error);
-    expect(rows[i].slice(0, 4)).toEqual([r.commit, '0.000000', '0.0', 'crash']);
+    expect(rows[i]).toMatchObject({ commit: r.commit, valBpb: 0, memoryGb: 0, status: 'crash' });
   }
 }
 

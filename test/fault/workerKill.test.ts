@@ -6,6 +6,7 @@ import { researchRun } from '../../src/workflows/researchRun.js';
 import { resultsQuery } from '../../src/definitions.js';
 import { TASK_QUEUE } from '../../src/definitions.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { runDir } from '../helpers/run.js';
 import { expectConsistentRun } from '../helpers/runInvariants.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 import { killAllWorkerProcesses, startWorkerProcess, trainerProcesses, waitFor } from '../helpers/workerProcess.js';
@@ -40,7 +41,7 @@ describe('a worker killed while an experiment trains', () => {
 
     // The baseline trains: its group id lies beside its log, and the trainer has printed its first line.
     const killedId = `${tag}/exp-0000`;
-    const logsDir = path.join(repo, '.autoresearch', 'runs', tag, 'logs');
+    const logsDir = path.join(runDir(repo, tag), 'logs');
     const pgid = await waitFor('the baseline trainer', async () => {
       const log = await readFile(path.join(logsDir, 'exp-0000.log'), 'utf8').catch(() => '');
       const recorded = await readFile(path.join(logsDir, 'exp-0000.pgid'), 'utf8').catch(() => '');

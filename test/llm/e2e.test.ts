@@ -1,10 +1,10 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createWorker } from '../../src/createWorker.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { resultsQuery } from '../../src/definitions.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+import { runDir, withWorker } from '../helpers/run.js';
+import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 import { claudeToolUse, FakeLlmServer } from './fakeServer.js';
 import { SECRET_KEY } from './fixtures.js';
 
@@ -42,11 +42,11 @@ const good = (to: string) => ({
 const claude = (extra: Record<string, unknown> = {}) => ({ kind: 'claude', model: 'claude-sonnet-4-5', ...extra });
 
 async function run(tag: string, input: object) {
-  const taskQueue = uniqueId('q');
-  const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle() });
-  const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input as never] });
-  // A query on a closed run is answered by a worker replaying it, so it runs inside runUntil too.
-  return worker.runUntil(async () => ({ summary: await handle.result(), records: await handle.query(resultsQuery) }));
+  // A query on a closed run is answered by a worker replaying it, so it runs while the worker does too.
+  return withWorker(t, async (taskQueue) => {
+    const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input as never] });
+    return { summary: await handle.result(), records: await handle.query(resultsQuery) };
+  });
 }
 
 test('a run with the Claude proposer repairs a failing edit, trains the fixed one and records cost', async () => {
@@ -79,7 +79,7 @@ test('a run with the Claude proposer repairs a failing edit, trains the fixed on
   expect(JSON.stringify(llm.requests[4].body)).toMatch(/description/);
   // The key is only in the auth header: not in bodies, not in the trainer's environment or logs.
   for (const r of llm.requests) expect(r.rawBody).not.toContain(SECRET_KEY);
-  const logsDir = path.join(repo, '.autoresearch', 'runs', tag, 'logs');
+  const logsDir = path.join(runDir(repo, tag), 'logs');
   for (const f of await readdir(logsDir)) {
     const log = await readFile(path.join(logsDir, f), 'utf8');
     expect(log).not.toContain(SECRET_KEY);
