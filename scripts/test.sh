@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 bash scripts/install-chromium.sh
+bash scripts/install-docker-compose.sh   # optional: `docker-compose config` in test/unit/dockerCompose.test.ts
 source scripts/env.sh
 if [[ $# -eq 0 ]]; then
   printf '\033[1m== lint (eslint)\033[0m\n'
