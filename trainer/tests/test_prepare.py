@@ -10,7 +10,7 @@ import prepare
 
 def fake_data(val, token_bytes, seq_len, eval_tokens, bos_id=0):
     settings = prepare.Settings(vocab_size=len(token_bytes), seq_len=seq_len, eval_tokens=eval_tokens, untimed_steps=0)
-    return prepare.Data(tokenizer=None, train=np.array(val, dtype=np.uint16), val=np.array(val, dtype=np.uint16),
+    return prepare.Data(train=np.array(val, dtype=np.uint16), val=np.array(val, dtype=np.uint16),
                         token_bytes=np.array(token_bytes, dtype=np.int32), bos_id=bos_id, settings=settings,
                         description="fake")
 
@@ -63,7 +63,7 @@ def test_tokenizer_round_trips_text_and_counts_bytes():
 def test_tokenizer_saves_as_json_and_loads_back(tmp_path):
     tokenizer = prepare.train_tokenizer(["hello world"] * 10, vocab_size=280)
     tokenizer.save(str(tmp_path / "tokenizer.json"))
-    loaded = prepare.Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    loaded = prepare.load_tokenizer(tmp_path / "tokenizer.json")
     assert loaded.encode("hello world").ids == tokenizer.encode("hello world").ids
 
 

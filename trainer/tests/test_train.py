@@ -12,16 +12,21 @@ CORPUS = TRAINER.parent / ".." / "shared" / "data" / "tinyshakespeare.txt"  # te
 SUMMARY_KEYS = ["val_bpb", "training_seconds", "total_seconds", "peak_vram_mb", "mfu_percent",
                 "total_tokens_M", "num_steps", "num_params_M", "depth"]
 
-# Without ../shared (a clone on its own) the run uses the trainer's offline default data instead of skipping.
-DATA = {"AUTORESEARCH_DATA": str(CORPUS.resolve())} if CORPUS.exists() else {}
+# With ../shared the corpus is prepared first (the set-up step) and the trainer reads it as the data
+# prepared last; a clone on its own trains on the offline default, which the trainer prepares on first use.
+ENV = {"AUTORESEARCH_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}  # one thread: steadier on a loaded CI machine
+UNSET = ("AUTORESEARCH_DATA", "AUTORESEARCH_VOCAB_SIZE", "AUTORESEARCH_ALLOW_DEMO_DATA")
+
+
+def run(script, cache, *args, **env):
+    environ = {k: v for k, v in os.environ.items() if k not in UNSET}
+    return subprocess.run([sys.executable, script, *args], cwd=TRAINER, capture_output=True, text=True, timeout=300,
+                          env=dict(environ, **ENV, AUTORESEARCH_CACHE=str(cache), **env))
 
 
 def train(budget, cache):
-    """Run train.py on the corpus (or the default data) for a budget; returns (summary dict, stdout)."""
-    env = dict(os.environ, **DATA, AUTORESEARCH_TIME_BUDGET=str(budget), AUTORESEARCH_CACHE=str(cache), AUTORESEARCH_DEVICE="cpu",
-               OMP_NUM_THREADS="1")  # steadier on a loaded CI machine: OpenMP threads stall when cores are shared
-    done = subprocess.run([sys.executable, "train.py"], cwd=TRAINER, env=env, capture_output=True, text=True,
-                          timeout=budget + 90)
+    """Run train.py for a budget; returns (summary dict, stdout)."""
+    done = run("train.py", cache, AUTORESEARCH_TIME_BUDGET=str(budget))
     assert done.returncode == 0, done.stdout + done.stderr
     block = done.stdout.split("\n---\n")[-1].strip().splitlines()
     return dict(line.split(":", 1) for line in block), done.stdout
@@ -29,7 +34,11 @@ def train(budget, cache):
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
+    cache = tmp_path_factory.mktemp("cache")
+    if CORPUS.exists():
+        done = run("prepare.py", cache, str(CORPUS.resolve()))
+        assert done.returncode == 0, done.stdout + done.stderr
+    return cache
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +49,7 @@ def untrained(cache):
 def test_untrained_model_prints_the_nine_key_summary(untrained):
     summary, stdout = untrained
     assert list(summary) == SUMMARY_KEYS
-    assert ("data: local: " if DATA else "offline default") in stdout  # it says which data it uses
+    assert ("data: local: " if CORPUS.exists() else "offline default") in stdout  # it says which data it uses
     assert float(summary["num_steps"]) == 0
     assert all(line.startswith(f"{key}:".ljust(18)) for key, line in zip(SUMMARY_KEYS, stdout.split("\n---\n")[-1].splitlines()))
 
