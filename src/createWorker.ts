@@ -1,25 +1,80 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from './activities/index.js';
-import { TASK_QUEUE } from './definitions.js';
+import { createActivities, type WorkerActivities } from './activities/index.js';
+import { holdLaneWith, hostName, LanePool, lanesOf } from './activities/lanes.js';
+import { leaseQueue, TASK_QUEUE, type Lane } from './definitions.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
-/** One place that builds a worker, for `npm run worker`, the quick start and the tests. */
-export function createWorker(opts: {
+/** The Temporal workers of one process: the shared queue, the lane leases, and one queue per lane. */
+export interface ResearchWorker {
+  readonly lanes: Lane[];
+  run(): Promise<void>;
+  /** Runs the workers until `work` settles, then shuts them down. */
+  runUntil<R>(work: Promise<R> | (() => Promise<R>)): Promise<R>;
+  shutdown(): void;
+}
+
+export interface ResearchWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue?: string;
   workflowBundle?: WorkerOptions['workflowBundle'];
-  activities?: ReturnType<typeof createActivities>;
-}): Promise<Worker> {
-  return Worker.create({
+  activities?: WorkerActivities;
+  /** This host's name in lane ids (default AUTORESEARCH_HOST, else the machine's name). */
+  host?: string;
+  /** One lane per GPU index, or `laneCount` CPU lanes (default 1). */
+  gpus?: string[];
+  laneCount?: number;
+}
+
+/** One place that builds the workers, for `npm run worker`, the quick start and the tests. */
+export async function createWorker(opts: ResearchWorkerOptions): Promise<ResearchWorker> {
+  const sharedQueue = opts.taskQueue ?? TASK_QUEUE;
+  const lanes = lanesOf(sharedQueue, { host: opts.host ?? hostName(), gpus: opts.gpus, count: opts.laneCount });
+  const activities = { ...(opts.activities ?? createActivities()), holdLane: holdLaneWith(new LanePool(lanes)) };
+  const base = {
     connection: opts.connection,
     namespace: opts.namespace,
-    taskQueue: opts.taskQueue ?? TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: opts.activities ?? createActivities(),
+    activities,
     // On SIGINT/SIGTERM running activities are cancelled; train() then ends its trainer's process group.
     shutdownGraceTime: '15 seconds',
-  });
+  };
+  const workers = await Promise.all([
+    Worker.create({ ...base, taskQueue: sharedQueue, ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) }),
+    // At most one lease per lane at once: the lease is what keeps two experiments off one GPU.
+    Worker.create({ ...base, taskQueue: leaseQueue(sharedQueue), maxConcurrentActivityTaskExecutions: lanes.length }),
+    // One step at a time per lane: its edit, commit, train and evaluate follow each other.
+    ...lanes.map((lane) => Worker.create({ ...base, taskQueue: lane.queue, maxConcurrentActivityTaskExecutions: 1 })),
+  ]);
+  const shutdown = () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  const run = async () => {
+    const runs = workers.map((w) => w.run());
+    try {
+      await Promise.all(runs);
+    } finally {
+      shutdown(); // one worker failing stops the others
+      await Promise.allSettled(runs);
+    }
+  };
+  return {
+    lanes,
+    run,
+    shutdown,
+    async runUntil(work) {
+      let done = false;
+      const stopped = run().then(() => {
+        if (!done) throw new Error('the workers stopped before the work was done');
+      });
+      try {
+        return await Promise.race([typeof work === 'function' ? work() : work, stopped as Promise<never>]);
+      } finally {
+        done = true;
+        shutdown();
+        await stopped.catch(() => undefined);
+      }
+    },
+  };
 }

@@ -6,8 +6,32 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType, TemporalFailure } from '@temporalio/common';
 
-/** The shared task queue: workflows and proposer calls. */
+/** The shared task queue: workflows, proposer calls and the run's git remote steps. */
 export const TASK_QUEUE = 'autoresearch';
+
+// ---------------------------------------------------------------------------------------------
+// Lanes: one GPU (or one CPU slot) each; an experiment's host-local steps run on its lane's queue
+
+export interface Lane {
+  /** `<host>-gpu0`, `<host>-cpu0`: unique across the cluster. */
+  id: string;
+  host: string;
+  /** The task queue of this lane's host-local steps. */
+  queue: string;
+  /** CUDA_VISIBLE_DEVICES for its trainer; absent on a CPU lane. */
+  gpu?: string;
+}
+
+/** Queue names derive from the shared queue, so a test's own queue gets its own lanes. */
+export const leaseQueue = (sharedQueue: string) => `${sharedQueue}-lanes`;
+export const laneQueue = (sharedQueue: string, laneId: string) => `${sharedQueue}-lane-${laneId}`;
+
+/** A worker tells an experiment which lane it holds; `lease` tells a stale grant from the current one. */
+export interface LaneGrant {
+  lease: number;
+  lane: Lane;
+}
+export const laneGrantedSignal = defineSignal<[LaneGrant]>('laneGranted');
 
 // ---------------------------------------------------------------------------------------------
 // Experiments and their results
@@ -33,22 +57,31 @@ export interface ExperimentRecord {
   hypothesis: string;
   /** Cost of this experiment's proposer calls, USD. */
   costUsd: number;
-  /** Why it crashed or was invalid. */
+  /** Why it crashed, was invalid, or was not kept although it beat its starting point. */
   error?: string;
+  /** The lane it trained on. */
+  lane?: string;
   /** Size of the last prompt sent, for the worst-case cost of the next call. */
   promptChars?: number;
 }
 
-/** Where a run lives on the worker's disk: computed once when the run is prepared, carried in its state. */
+/** Where a run lives on one host's disk (each host resolves its own), and the remote they share. */
 export interface RunPaths {
+  /** This host's clone of the research repository. */
   repo: string;
   workDir: string;
-  /** The run's own git worktree on `branch`; the user's checkout is never touched. */
-  worktree: string;
-  trainerDir: string;
+  /** A copy of results.tsv, as this host last wrote it (the remote's results ref has them all). */
   resultsFile: string;
   logsDir: string;
   branch: string;
+  /** The git remote every lane shares: a path or URL. */
+  remote: string;
+}
+
+/** A lane's own git worktree, detached at the commit it works on; the user's checkout is never touched. */
+export interface LanePaths extends RunPaths {
+  worktree: string;
+  trainerDir: string;
 }
 
 /** The best kept experiment: where edits start and reverts return. */
@@ -59,7 +92,7 @@ export interface BestResult {
   valBpb: number;
 }
 
-/** `exp-0007`: child workflow id suffix, log file name, discarded ref name. */
+/** `exp-0007`: child workflow id suffix, log file name, ref name. */
 export function experimentName(experiment: number): string {
   return `exp-${String(experiment).padStart(4, '0')}`;
 }
@@ -67,6 +100,13 @@ export function experimentName(experiment: number): string {
 export function experimentId(runWorkflowId: string, experiment: number): string {
   return `${runWorkflowId}/${experimentName(experiment)}`;
 }
+
+/** The run's branch, at the best commit on the remote. */
+export const branchOf = (tag: string) => `autoresearch/${tag}`;
+/** Every experiment's commit, kept or not, stays reachable on the remote under this ref. */
+export const experimentRef = (tag: string, experiment: number) => `refs/autoresearch/${tag}/${experimentName(experiment)}`;
+/** A commit whose tree holds results.tsv and steering.tsv: the results travel with the remote. */
+export const resultsRef = (tag: string) => `refs/autoresearch/${tag}/results`;
 
 /** "best val_bpb 0.997900 at abc1234 (exp 12)": the one wording, in the UI, the CLI and the summary. */
 export function describeBest(best: Pick<BestResult, 'valBpb' | 'commit' | 'experiment'> | undefined): string {
@@ -76,7 +116,7 @@ export function describeBest(best: Pick<BestResult, 'valBpb' | 'commit' | 'exper
 // ---------------------------------------------------------------------------------------------
 // results.tsv: the original's five columns first; ours follow and never replace them
 
-export const RESULTS_COLUMNS = ['commit', 'val_bpb', 'memory_gb', 'status', 'description', 'cost_usd', 'experiment_id'] as const;
+export const RESULTS_COLUMNS = ['commit', 'val_bpb', 'memory_gb', 'status', 'description', 'cost_usd', 'experiment_id', 'lane', 'reason'] as const;
 /** The columns every results.tsv has, ours and the original's. */
 export const ORIGINAL_COLUMNS = RESULTS_COLUMNS.slice(0, 5);
 export const RESULTS_HEADER = `${RESULTS_COLUMNS.join('\t')}\n`;
@@ -91,6 +131,8 @@ export function formatResultsRow(r: ExperimentRecord): string {
     oneLine(r.description),
     r.costUsd.toFixed(4),
     r.experimentId,
+    r.lane ?? '-',
+    oneLine(r.error ?? '').slice(0, 300),
   ].join('\t') + '\n';
 }
 
@@ -185,9 +227,19 @@ export interface SteeringNote {
   fromExperiment: number;
 }
 
+/** An experiment in flight, as its run knows it. */
+export interface RunningExperiment {
+  experiment: number;
+  hypothesis?: string;
+  description?: string;
+  lane?: string;
+  trainingStartedAt?: string;
+}
+
 export interface RunStatus {
   tag: string;
   phase: ResearchPhase;
+  running: RunningExperiment[];
   paused: boolean;
   stopRequested: boolean;
   /** Number of the experiment running or next to run. */
@@ -213,6 +265,8 @@ export const resultsQuery = defineQuery<ExperimentRecord[]>('results');
 export interface TrainingInput {
   experiment: number;
   hypothesis: string;
+  description: string;
+  lane: string;
 }
 export const experimentTrainingSignal = defineSignal<[TrainingInput]>('experimentTraining');
 

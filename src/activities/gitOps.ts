@@ -19,15 +19,24 @@ export function gitAt(dir: string): SimpleGit {
 
 export const TRAILER = 'Experiment-Id';
 
-/** The commit on HEAD's history that carries this experiment's trailer, if any. */
-export async function findExperimentCommit(git: SimpleGit, experimentId: string): Promise<string | undefined> {
-  const out = await git.raw(['log', '-1', '--format=%H', '--fixed-strings', `--grep=${TRAILER}: ${experimentId}`, 'HEAD']);
+/** The commit after `since` on HEAD's history that carries this experiment's trailer, if any. */
+export async function findExperimentCommit(git: SimpleGit, experimentId: string, since: string): Promise<string | undefined> {
+  const out = await git.raw(['log', '-1', '--format=%H', '--fixed-strings', `--grep=${TRAILER}: ${experimentId}`, `${since}..HEAD`]);
   return out.trim() || undefined;
 }
 
-/** Where a discarded experiment's commit stays reachable after the branch is reset. */
-export function discardedRef(branch: string, experimentName: string): string {
-  return `refs/${branch}/discarded/${experimentName}`;
+/** Fetches one ref from the remote; its commit, or undefined when the remote has no such ref. */
+export async function fetchRef(git: SimpleGit, remote: string, ref: string): Promise<string | undefined> {
+  const listed = (await git.raw(['ls-remote', remote, ref])).trim();
+  if (!listed) return undefined;
+  const sha = listed.split(/\s/)[0];
+  // Fetched objects only: no local ref is written, so no two runs or lanes race on one.
+  if (!(await hasCommit(git, sha))) await git.raw(['fetch', '-q', '--no-write-fetch-head', remote, ref]);
+  return sha;
+}
+
+export async function hasCommit(git: SimpleGit, sha: string): Promise<boolean> {
+  return git.raw(['cat-file', '-e', `${sha}^{commit}`]).then(() => true, () => false);
 }
 
 /** Keeps the run directory out of `git status` when it lives inside the repo (git metadata only). */

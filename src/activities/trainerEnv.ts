@@ -9,7 +9,7 @@ const WITHHELD = /(^ANTHROPIC_|^OPENAI_|^TEMPORAL_|API_KEY|SECRET|TOKEN|PASSWORD
  * The trainer's environment: the worker's, minus secrets, plus the time budget, the experiment id
  * (used to recognise a stray trainer) and the project's tool cache on PATH (uv lives there).
  */
-export function trainerEnv(input: { experimentId: string; trainer: TrainerConfig }): Record<string, string> {
+export function trainerEnv(input: { experimentId: string; trainer: TrainerConfig; gpu?: string }): Record<string, string> {
   const cacheHome = process.env.AUTORESEARCH_CACHE_HOME ?? path.join(os.homedir(), '.cache', 'autoresearch');
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !WITHHELD.test(k)) env[k] = v;
@@ -22,5 +22,6 @@ export function trainerEnv(input: { experimentId: string; trainer: TrainerConfig
     ...input.trainer.env,
     AUTORESEARCH_TIME_BUDGET: String(input.trainer.timeBudgetSeconds),
     AUTORESEARCH_EXPERIMENT_ID: input.experimentId,
+    ...(input.gpu !== undefined ? { CUDA_VISIBLE_DEVICES: input.gpu } : {}),
   };
 }

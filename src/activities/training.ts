@@ -14,6 +14,8 @@ export interface TrainInput {
   trainerDir: string;
   logFile: string;
   trainer: TrainerConfig;
+  /** The lane's GPU, when it has one: the trainer sees only that device. */
+  gpu?: string;
 }
 
 export interface TrainResult {
@@ -114,14 +116,19 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   }
 }
 
-export type Evaluation = { ok: true; summary: TrainerSummary } | { ok: false; reason: string };
+/** A failed evaluation carries the end of the log, for the proposer's next attempt (on any host). */
+export type Evaluation = { ok: true; summary: TrainerSummary } | { ok: false; reason: string; logTail: string };
+const CRASH_LOG_TAIL_BYTES = 6_000;
 
 /** The summary block is at the end of the log: only that much is read, however much the trainer printed. */
 const SUMMARY_TAIL_BYTES = 64 * 1024;
 
 /** No block, FAIL, NaN, a timeout or a non-zero exit: each is a crash, with the reason recorded. */
 export async function evaluate(result: TrainResult): Promise<Evaluation> {
-  if (result.timedOut) return { ok: false, reason: `timed out after ${result.seconds.toFixed(0)}s` };
-  if (result.exitCode !== 0) return { ok: false, reason: `trainer exited with ${result.exitCode ?? result.signal}` };
-  return parseSummary(await readTail(result.logFile, SUMMARY_TAIL_BYTES));
+  const tail = await readTail(result.logFile, SUMMARY_TAIL_BYTES);
+  const failed = (reason: string): Evaluation => ({ ok: false, reason, logTail: tail.slice(-CRASH_LOG_TAIL_BYTES) });
+  if (result.timedOut) return failed(`timed out after ${result.seconds.toFixed(0)}s`);
+  if (result.exitCode !== 0) return failed(`trainer exited with ${result.exitCode ?? result.signal}`);
+  const parsed = parseSummary(tail);
+  return parsed.ok ? parsed : failed(parsed.reason);
 }

@@ -1,9 +1,9 @@
 /**
- * The steps of an experiment that read or write the run's workspace (its git worktree, results.tsv
- * and logs): prepare, hypothesize, edit, commit, keep or revert, record. Each is idempotent, so a
- * retry after a crash does no harm. Training and evaluation are in training.ts.
+ * The steps of an experiment around its lane's worktree: prepare the lane, hypothesize (from the
+ * best commit's files, on any host), edit, commit. Each is idempotent, so a retry after a crash
+ * does no harm. Training and evaluation are in training.ts; the run's shared state in remote.ts.
  */
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -11,78 +11,68 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { RunConfig } from '../config/runInput.js';
 import { ProposalSchema, type Proposal } from '../proposers/proposal.js';
 import { ProposalInvalidError, ProposerFatalError, type ProposeResult, type Proposer, type Usage } from '../proposers/context.js';
-import {
-  experimentName, FAILURE, formatResultsRow, oneLine, RESULTS_HEADER, STEERING_FILE, type BestResult, type ExperimentRecord, type RunPaths,
-  type SteeringNote,
-} from '../definitions.js';
+import { FAILURE, type BestResult, type ExperimentRecord, type LanePaths, type RunningExperiment } from '../definitions.js';
 import { applyEdits, EditRejectedError } from './applyEdits.js';
-import { discardedRef, excludeFromStatus, findExperimentCommit, gitAt, TRAILER } from './gitOps.js';
-import { resolveRunPaths } from './runPaths.js';
-import { readTail } from './trainerProcess.js';
+import { excludeFromStatus, fetchRef, findExperimentCommit, gitAt, hasCommit, TRAILER } from './gitOps.js';
+import { resolveLanePaths, resolveRunPaths } from './runPaths.js';
 
-const invalidInput = (message: string) => ApplicationFailure.nonRetryable(message, FAILURE.InvalidRunInput);
+export interface PrepareLaneInput {
+  config: RunConfig;
+  laneId: string;
+  /** The best commit and a ref on the remote that holds it. */
+  bestCommit: string;
+  bestRef: string;
+}
 
-/** Creates (or reuses, on a retry or a resumed run) the run's worktree on `autoresearch/<tag>`. */
-export async function prepareRun(config: RunConfig): Promise<{ paths: RunPaths; baseCommit: string }> {
-  const paths = resolveRunPaths(config);
-  if (!existsSync(paths.repo)) throw invalidInput(`repo: ${paths.repo} does not exist`);
+/** Gives the lane its own worktree (made once, from the remote), with the best commit at hand. */
+export async function prepareLane(input: PrepareLaneInput): Promise<LanePaths> {
+  const paths = resolveLanePaths(input.config, input.laneId);
   const git = gitAt(paths.repo);
-  if (!(await git.checkIsRepo())) throw invalidInput(`repo: ${paths.repo} is not a git repository`);
+  if (!(await hasCommit(git, input.bestCommit)) && !(await fetchRef(git, paths.remote, input.bestRef))) {
+    throw new Error(`${input.bestRef} is not on the remote ${paths.remote}`);
+  }
   await mkdir(paths.logsDir, { recursive: true });
   await excludeFromStatus(paths.repo, paths.workDir);
-
   if (!existsSync(path.join(paths.worktree, '.git'))) {
     await git.raw(['worktree', 'prune']);
-    const branchExists = (await git.raw(['branch', '--list', paths.branch])).trim() !== '';
-    if (branchExists) await git.raw(['worktree', 'add', paths.worktree, paths.branch]);
-    else {
-      const base = config.base ?? 'HEAD';
-      await git.raw(['rev-parse', '--verify', `${base}^{commit}`]).catch(() => {
-        throw invalidInput(`base: "${base}" is not a commit in ${paths.repo}`);
-      });
-      await git.raw(['worktree', 'add', '-b', paths.branch, paths.worktree, base]);
-    }
+    await git.raw(['worktree', 'add', '-f', '--detach', paths.worktree, input.bestCommit]);
   }
-  if (!existsSync(paths.trainerDir)) throw invalidInput(`trainer.dir: ${config.trainer.dir} does not exist in ${paths.repo}`);
-  for (const file of config.trainer.editable) {
-    const full = path.resolve(paths.trainerDir, file);
-    if (!full.startsWith(paths.worktree + path.sep)) throw invalidInput(`trainer.editable: ${file} is outside the repository`);
-    if (!existsSync(full)) throw invalidInput(`trainer.editable: ${file} does not exist in ${config.trainer.dir}`);
-  }
-  return { paths, baseCommit: (await gitAt(paths.worktree).revparse(['HEAD'])).trim() };
+  return paths;
 }
 
 export interface HypothesizeInput {
   experiment: number;
   config: RunConfig;
-  paths: RunPaths;
+  /** The files the proposer sees are the best commit's, read from any host's clone. */
+  bestCommit: string;
+  bestRef: string;
   /** The direction, when replaced by update; else program.md is read from the repo. */
   programOverride?: string;
   recent: ExperimentRecord[];
   experimentsDone: number;
   best?: BestResult;
-  lastCrash?: number;
+  lastCrashLog?: string;
   steeringNotes: string[];
+  inFlight: RunningExperiment[];
   repairError?: string;
   previousProposal?: Proposal;
 }
 
-/** Bytes of the last crash's log the proposer sees. */
-const CRASH_LOG_TAIL = 8_000;
-
 export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Proposer) {
   return async function hypothesize(input: HypothesizeInput): Promise<ProposeResult> {
-    const { paths, config } = input;
+    const { config } = input;
+    const paths = resolveRunPaths(config);
+    const git = gitAt(paths.repo);
+    if (!(await hasCommit(git, input.bestCommit))) await fetchRef(git, paths.remote, input.bestRef);
     const programFile = path.join(paths.repo, config.program);
     const program = input.programOverride ?? (existsSync(programFile) ? await readFile(programFile, 'utf8') : '(no program.md: improve val_bpb)');
-    const files = await Promise.all(
-      config.trainer.editable.map(async (p) => ({ path: p, content: await readFile(path.join(paths.trainerDir, p), 'utf8') })),
-    );
-    const lastCrashLog = input.lastCrash === undefined ? undefined : await readTail(path.join(paths.logsDir, `${experimentName(input.lastCrash)}.log`), CRASH_LOG_TAIL);
+    const files = await Promise.all(config.trainer.editable.map(async (p) => (
+      { path: p, content: await git.show([`${input.bestCommit}:${path.posix.join(config.trainer.dir, p)}`]) })));
     try {
       const result = await createProposer(config.proposer).propose(
         { experiment: input.experiment, program, files, recent: input.recent, experimentsDone: input.experimentsDone, best: input.best,
-          lastCrashLog, steeringNotes: input.steeringNotes, repairError: input.repairError, previousProposal: input.previousProposal },
+          lastCrashLog: input.lastCrashLog, steeringNotes: input.steeringNotes, inFlight: input.inFlight, repairError: input.repairError,
+          previousProposal: input.previousProposal },
         Context.current().cancellationSignal,
       );
       return { ...result, proposal: ProposalSchema.parse(result.proposal) };
@@ -98,7 +88,7 @@ export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Pr
 }
 
 export interface EditInput {
-  paths: RunPaths;
+  paths: LanePaths;
   editable: string[];
   /** Every edit starts from the best commit, which makes a retry idempotent. */
   bestCommit: string;
@@ -133,60 +123,36 @@ export async function edit(input: EditInput): Promise<void> {
 }
 
 export interface CommitInput {
-  paths: RunPaths;
+  paths: LanePaths;
   trainerDirRel: string;
   editable: string[];
   experimentId: string;
+  /** Where the commit goes on the remote: `refs/autoresearch/<tag>/exp-NNNN`. */
+  experimentRef: string;
+  bestCommit: string;
   description: string;
   hypothesis: string;
 }
 
-/** One commit per experiment; a retry finds its own earlier commit by the trailer instead of committing twice. */
+/**
+ * One commit per experiment, pushed under its experiment ref. A retry, or another lane taking over
+ * from a dead one, finds the commit already made (on the remote, or by its trailer since the best
+ * commit) instead of committing twice.
+ */
 export async function commit(input: CommitInput): Promise<{ commit: string; commitFull: string }> {
-  const git = gitAt(input.paths.worktree);
-  let full = await findExperimentCommit(git, input.experimentId);
+  const { paths } = input;
+  const git = gitAt(paths.worktree);
+  let full = await fetchRef(git, paths.remote, input.experimentRef);
+  if (full) {
+    await git.raw(['reset', '-q', '--hard', full]);
+    return { commit: full.slice(0, 7), commitFull: full };
+  }
+  full = await findExperimentCommit(git, input.experimentId, input.bestCommit);
   if (!full) {
     await git.add(input.editable.map((p) => path.posix.join(input.trainerDirRel, p)));
     await git.raw(['commit', '--allow-empty', '-q', '-m', `${input.description}\n\n${input.hypothesis}\n\n${TRAILER}: ${input.experimentId}`]);
     full = (await git.revparse(['HEAD'])).trim();
   }
+  await git.raw(['push', '-q', paths.remote, `${full}:${input.experimentRef}`]);
   return { commit: full.slice(0, 7), commitFull: full };
-}
-
-export interface KeepOrRevertInput {
-  paths: RunPaths;
-  keep: boolean;
-  /** The experiment's commit (absent for an invalid proposal that was never committed). */
-  commitFull?: string;
-  bestCommit: string;
-  experimentName: string;
-}
-
-/** Keep leaves the branch at the commit; otherwise the commit gets a ref of its own and the branch goes back to the best. */
-export async function keepOrRevert(input: KeepOrRevertInput): Promise<void> {
-  const git = gitAt(input.paths.worktree);
-  if (input.keep && input.commitFull) {
-    await git.raw(['reset', '--hard', input.commitFull]);
-    return;
-  }
-  if (input.commitFull) await git.raw(['update-ref', discardedRef(input.paths.branch, input.experimentName), input.commitFull]);
-  await git.raw(['reset', '--hard', input.bestCommit]);
-}
-
-/** Appends the experiment's row to results.tsv, unless a retry finds it there already. */
-export async function recordResult(input: { paths: RunPaths; record: ExperimentRecord }): Promise<void> {
-  const file = input.paths.resultsFile;
-  const text = existsSync(file) ? await readFile(file, 'utf8') : '';
-  if (text.split('\n').some((line) => line.endsWith(`\t${input.record.experimentId}`))) return;
-  if (!text) await writeFile(file, RESULTS_HEADER);
-  else if (!text.endsWith('\n')) await appendFile(file, '\n'); // a row cut short by a crash stays its own line
-  await appendFile(file, formatResultsRow(input.record));
-}
-
-/** Writes steering.tsv beside results.tsv: the person's notes, whole (their number is bounded). */
-export async function recordSteering(input: { paths: RunPaths; notes: SteeringNote[] }): Promise<void> {
-  const file = path.join(path.dirname(input.paths.resultsFile), STEERING_FILE);
-  const text = ['from_experiment\tnote', ...input.notes.map((n) => `${n.fromExperiment}\t${oneLine(n.note)}`)].join('\n') + '\n';
-  await writeFile(`${file}.tmp`, text);
-  await rename(`${file}.tmp`, file); // a reader never sees half a file
 }

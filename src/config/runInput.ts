@@ -66,6 +66,12 @@ export const RunInputSchema = z
     program: z.string().min(1).default('program.md'),
     /** Base commit or branch the run starts from (default: the repo's HEAD). */
     base: z.string().min(1).optional(),
+    /** Experiments at once, one per free lane (a GPU, or a CPU slot). */
+    lanes: z.number().int().min(1).max(256).default(1),
+    /** Git remote every lane shares commits through: a bare repository path or URL (default: the repo itself, one host). */
+    remote: z.string().min(1).optional(),
+    /** Prepare the next proposal while a lane trains (default: on for LLM proposers, off for offline). */
+    pipeline: z.boolean().optional(),
   })
   .strict();
 
@@ -91,4 +97,9 @@ export type ParseResult = { ok: true; config: RunConfig } | { ok: false; error: 
 export function parseRunInput(input: unknown): ParseResult {
   const r = RunInputSchema.safeParse(input);
   return r.success ? { ok: true, config: r.data } : { ok: false, error: `invalid run input: ${describeIssues(r.error)}` };
+}
+
+/** Whether the next proposal is prepared while a lane trains. */
+export function pipelineOf(config: RunConfig): boolean {
+  return config.pipeline ?? config.proposer.kind !== 'offline';
 }

@@ -1,4 +1,4 @@
-import type { BestResult, ExperimentRecord } from '../definitions.js';
+import type { BestResult, ExperimentRecord, RunningExperiment } from '../definitions.js';
 
 /** Everything a proposer sees when it proposes the next experiment. */
 export interface ProposerContext {
@@ -16,6 +16,8 @@ export interface ProposerContext {
   best?: BestResult;
   /** Tail of the last crashed experiment's log, if any. */
   lastCrashLog?: string;
+  /** Experiments running now on other lanes: their ideas are taken. */
+  inFlight?: RunningExperiment[];
   /** Steering notes from the person, oldest first. */
   steeringNotes: string[];
   /** When the previous proposal for this experiment failed to apply: why (the repair loop). */

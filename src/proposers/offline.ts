@@ -39,7 +39,7 @@ interface Tried {
   status: ExperimentRecord['status'];
 }
 
-export function triedSettings(results: ExperimentRecord[]): Tried[] {
+export function triedSettings(results: Pick<ExperimentRecord, 'description' | 'status'>[]): Tried[] {
   return results.flatMap((r) => {
     const m = DESCRIPTION.exec(r.description);
     if (!m) return [];
@@ -98,8 +98,9 @@ export function scoreCandidate(c: Candidate, tried: Tried[]): number {
 }
 
 export function candidates(ctx: ProposerContext): Candidate[] {
-  const tried = triedSettings(ctx.recent);
-  const done = new Set(tried.map((t) => `${t.name}=${t.to}`));
+  // Settings running now on other lanes are taken as well as the ones tried.
+  const running = (ctx.inFlight ?? []).map((r) => ({ description: r.description ?? '', status: 'discard' as const }));
+  const done = new Set([...triedSettings(ctx.recent), ...triedSettings(running)].map((t) => `${t.name}=${t.to}`));
   return ctx.files
     .flatMap((f) => findConstants(f.path, f.content))
     .flatMap((constant) => neighbours(constant.value).map((n) => ({ constant, ...n })))

@@ -32,6 +32,7 @@ export function renderPrompt(ctx: ProposerContext): RenderedPrompt {
     volatile: [
       renderResults(ctx),
       renderRecent(ctx.recent),
+      ctx.inFlight?.length ? renderInFlight(ctx.inFlight) : '',
       ctx.lastCrashLog ? renderCrash(ctx.lastCrashLog) : '',
       ctx.steeringNotes.length ? renderNotes(ctx.steeringNotes) : '',
       ctx.repairError !== undefined ? renderRepair(ctx) : '',
@@ -109,6 +110,11 @@ function renderRecent(results: ExperimentRecord[]): string {
     return lines.join('\n');
   });
   return `# Latest experiments, newest last\n\n${items.join('\n')}`;
+}
+
+function renderInFlight(running: NonNullable<ProposerContext['inFlight']>): string {
+  const items = running.map((r) => `- #${r.experiment}: ${r.description ?? '(being proposed)'}${r.hypothesis ? ` (${oneLine(r.hypothesis)})` : ''}`);
+  return `# Running now on other lanes (do not propose the same idea)\n\n${items.join('\n')}`;
 }
 
 function renderCrash(log: string): string {

@@ -6,12 +6,30 @@
 import { rootCause } from '@temporalio/common';
 import type { RunConfig } from '../config/runInput.js';
 import { estimateMaxCallCostUsd } from '../proposers/cost.js';
+import type { Proposal } from '../proposers/proposal.js';
 import {
-  experimentId, type BestResult, type ExperimentRecord, type ExperimentStatus, type ResearchPhase, type RunPaths, type SteeringNote,
+  experimentId, type BestResult, type ExperimentRecord, type ExperimentStatus, type ResearchPhase, type RunningExperiment, type RunPaths,
+  type SteeringNote,
 } from '../definitions.js';
+
+/** A proposal made ahead (pipelining), and what it cost. */
+export interface PreparedProposal {
+  proposal: Proposal;
+  costUsd: number;
+  promptChars?: number;
+}
+
+/** An experiment in flight, with what the run must remember to decide on it. */
+export interface InFlight extends RunningExperiment {
+  /** The best when it started: a result that beat this but not the best at its end says so. */
+  startedFrom?: BestResult;
+  /** The cost of its prepared proposal, already counted when the proposal was made. */
+  preparedUsd: number;
+}
 
 /** Everything the run carries across continue-as-new. Nothing in it grows with the number of experiments. */
 export interface RunState {
+  /** The paths of the host that prepared the run (shown in status; each host resolves its own). */
   paths?: RunPaths;
   /** The commit the run started from. */
   baseCommit?: string;
@@ -19,8 +37,13 @@ export interface RunState {
   paused: boolean;
   stopRequested: boolean;
   endReason?: string;
-  /** The experiment running now, as far as the run knows it. */
-  current?: { experiment: number; hypothesis?: string; trainingStartedAt?: string };
+  /** The experiments running now, at most `lanes`. */
+  running: InFlight[];
+  /** The number the next experiment gets. */
+  nextExperiment: number;
+  /** The next experiment's proposal, made while another trained; and whether one is being made. */
+  prepared?: PreparedProposal;
+  proposing: boolean;
   experimentsDone: number;
   counts: Record<ExperimentStatus, number>;
   best?: BestResult;
@@ -29,8 +52,8 @@ export interface RunState {
   lastPromptChars?: number;
   /** The latest RECENT_WINDOW results, oldest first: for the proposer's prompt and the UI. */
   recent: ExperimentRecord[];
-  /** The latest crash, whose log tail the proposer sees. */
-  lastCrash?: number;
+  /** The end of the latest crash's log, for the proposer (bounded). */
+  lastCrashLog?: string;
   steeringNotes: SteeringNote[];
   /** How many notes steering.tsv holds already. */
   notesRecorded: number;
@@ -44,7 +67,7 @@ const WINDOW_TEXT_CHARS = 500;
 
 export function initialRunState(): RunState {
   return {
-    phase: 'preparing', paused: false, stopRequested: false, experimentsDone: 0,
+    phase: 'preparing', paused: false, stopRequested: false, running: [], nextExperiment: 0, proposing: false, experimentsDone: 0,
     counts: { keep: 0, discard: 0, crash: 0, invalid: 0 }, costUsd: 0, recent: [], steeringNotes: [], notesRecorded: 0,
   };
 }
@@ -58,21 +81,47 @@ export function decide(best: Pick<BestResult, 'valBpb'> | undefined, outcome: Ou
   return !best || outcome.valBpb < best.valBpb ? 'keep' : 'discard';
 }
 
+/**
+ * Keep or revert one finished experiment against the best as it is now (compare-and-set: other
+ * lanes may have moved it since this one started). A result that beat its own starting point but
+ * not the best of now is not kept, and says why.
+ */
+export function judge(state: Pick<RunState, 'best'>, startedFrom: BestResult | undefined, outcome: Outcome): { status: ExperimentStatus; reason?: string } {
+  const status = decide(state.best, outcome);
+  if (status === 'discard' && outcome.kind === 'trained' && state.best && (!startedFrom || outcome.valBpb < startedFrom.valBpb)) {
+    const from = startedFrom ? `its starting point ${startedFrom.valBpb.toFixed(6)} (exp ${startedFrom.experiment})` : 'the base commit';
+    return { status, reason: `beat ${from} but not the best since, ${state.best.valBpb.toFixed(6)} (exp ${state.best.experiment})` };
+  }
+  return { status };
+}
+
+/** Starts experiment `nextExperiment`: it takes the prepared proposal, if any, and its place among the running. */
+export function startExperiment(state: RunState): { state: RunState; started: InFlight; prepared?: PreparedProposal } {
+  const started: InFlight = { experiment: state.nextExperiment, startedFrom: state.best, preparedUsd: state.prepared?.costUsd ?? 0 };
+  return {
+    state: { ...state, nextExperiment: state.nextExperiment + 1, running: [...state.running, started], prepared: undefined },
+    started,
+    prepared: state.prepared,
+  };
+}
+
 /** The state after an experiment's record arrives: the one place the best, counts and cost change. */
-export function recordExperiment(state: RunState, record: ExperimentRecord): RunState {
+export function recordExperiment(state: RunState, record: ExperimentRecord, logTail?: string): RunState {
   const clip = (s: string | undefined) => (s && s.length > WINDOW_TEXT_CHARS ? `${s.slice(0, WINDOW_TEXT_CHARS)}…` : s);
   const kept = record.status === 'keep';
+  const preparedUsd = state.running.find((r) => r.experiment === record.experiment)?.preparedUsd ?? 0;
   return {
     ...state,
-    current: undefined,
+    running: state.running.filter((r) => r.experiment !== record.experiment),
+    nextExperiment: Math.max(state.nextExperiment, record.experiment + 1),
     experimentsDone: state.experimentsDone + 1,
     counts: { ...state.counts, [record.status]: state.counts[record.status] + 1 },
     best: kept ? { experiment: record.experiment, commit: record.commit, commitFull: record.commitFull, valBpb: record.valBpb } : state.best,
     baselineValBpb: record.experiment === 0 && kept ? record.valBpb : state.baselineValBpb,
-    costUsd: state.costUsd + record.costUsd,
+    costUsd: state.costUsd + record.costUsd - preparedUsd,
     lastPromptChars: record.promptChars ?? state.lastPromptChars,
     recent: [...state.recent, { ...record, hypothesis: clip(record.hypothesis)!, error: clip(record.error) }].slice(-RECENT_WINDOW),
-    lastCrash: record.status === 'crash' ? record.experiment : state.lastCrash,
+    lastCrashLog: record.status === 'crash' ? logTail?.slice(-WINDOW_TEXT_CHARS * 12) : state.lastCrashLog,
   };
 }
 
@@ -87,16 +136,16 @@ export function failedExperiment(runWorkflowId: string, experiment: number, err:
 
 export type Step = { kind: 'experiment' } | { kind: 'end'; reason: string };
 
-/** What the run does next, once it is not paused. */
+/** Whether another experiment may start, once the run is not paused; the run ends when none may and none runs. */
 export function nextStep(config: RunConfig, state: RunState): Step {
   if (state.stopRequested) return { kind: 'end', reason: 'stopped on request' };
-  if (config.maxExperiments !== undefined && state.experimentsDone >= config.maxExperiments) {
+  if (config.maxExperiments !== undefined && state.nextExperiment >= config.maxExperiments) {
     return { kind: 'end', reason: `reached maxExperiments (${config.maxExperiments})` };
   }
   const cap = config.proposer.maxCostUsd;
   if (cap !== undefined) {
     // Money already spent plus the worst case of the call about to start must fit under the cap.
-    const next = state.experimentsDone === 0 ? 0 : worstCaseCallUsd(config, state.lastPromptChars);
+    const next = state.nextExperiment === 0 || state.prepared ? 0 : worstCaseCallUsd(config, state.lastPromptChars);
     if (state.costUsd + next > cap) {
       return { kind: 'end', reason: `cost cap reached: spent $${state.costUsd.toFixed(4)}, next call up to $${next.toFixed(4)}, cap $${cap.toFixed(2)}` };
     }
@@ -112,15 +161,28 @@ export function worstCaseCallUsd(config: RunConfig, promptChars: number | undefi
   return estimateMaxCallCostUsd(config.proposer, Math.max(promptChars ?? DEFAULT_PROMPT_CHARS, 1));
 }
 
-/**
- * The experiment whose hypothesis first sees a steering note sent now. Each experiment gets the
- * notes when it starts, so one that is already running sees it only from the next experiment on.
- */
-export function effectiveExperiment(state: Pick<RunState, 'current' | 'experimentsDone'>): number {
-  return state.current ? state.experimentsDone + 1 : state.experimentsDone;
+/** A free lane may take an experiment. The baseline runs alone: every other experiment needs its result as the reference. */
+export function laneFree(config: RunConfig, state: Pick<RunState, 'paused' | 'running' | 'experimentsDone'>): boolean {
+  return !state.paused && state.running.length < (state.experimentsDone === 0 ? 1 : config.lanes);
 }
 
-/** The phase shown between experiments. */
-export function restingPhase(state: Pick<RunState, 'paused'>): ResearchPhase {
+/** Whether to prepare the next proposal now, while a lane trains. */
+export function shouldPrepare(config: RunConfig, state: RunState, pipeline: boolean): boolean {
+  return pipeline && !state.prepared && !state.proposing && state.experimentsDone + state.running.length > 0 && nextStep(config, state).kind === 'experiment';
+}
+
+/**
+ * The experiment whose hypothesis first sees a steering note sent now: the next one to start, or
+ * the one after when its proposal is already made (or being made).
+ */
+export function effectiveExperiment(state: Pick<RunState, 'nextExperiment' | 'prepared' | 'proposing'>): number {
+  return state.nextExperiment + (state.prepared || state.proposing ? 1 : 0);
+}
+
+/** The run's phase: training when any lane trains, hypothesizing when experiments run but none trains yet. */
+export function phaseOf(state: Pick<RunState, 'running' | 'paused' | 'phase'>): ResearchPhase {
+  if (state.phase === 'preparing' || state.phase === 'done') return state.phase;
+  if (state.running.some((r) => r.trainingStartedAt)) return 'train';
+  if (state.running.length) return 'hypothesize';
   return state.paused ? 'paused' : 'idle';
 }

@@ -1,46 +1,39 @@
 /**
- * One experiment, as a child workflow of the run: hypothesize → edit → commit → train → evaluate
- * → keep/revert → its results.tsv row. Its own page in the web UI shows the live phase.
+ * One experiment, as a child workflow of the run: it leases a lane, then hypothesize → edit →
+ * commit → train → evaluate on that lane, and returns what it measured; the run decides keep or
+ * revert. A lane whose host dies loses its lease, and the experiment moves to another lane.
+ * Its own page in the web UI shows the live phase.
  */
-import { getExternalWorkflowHandle, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope, condition, getExternalWorkflowHandle, isCancellation, log, proxyActivities, setCurrentDetails, setHandler, workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { RunConfig, TrainerConfig } from '../config/runInput.js';
+import type { RunConfig } from '../config/runInput.js';
 import type { Proposal } from '../proposers/proposal.js';
 import type { Usage } from '../proposers/context.js';
 import {
-  applicationFailureOf, experimentName, experimentTrainingSignal, NON_RETRYABLE, REPAIRABLE, type BestResult, type ExperimentRecord,
-  type FailureType, type RunPaths,
+  applicationFailureOf, branchOf, experimentName, experimentRef, experimentTrainingSignal, FAILURE, laneGrantedSignal, leaseQueue,
+  NON_RETRYABLE, REPAIRABLE, type BestResult, type ExperimentRecord, type FailureType, type Lane, type LaneGrant, type RunningExperiment,
 } from '../definitions.js';
-import { decide, worstCaseCallUsd, type Outcome } from './decisions.js';
+import { worstCaseCallUsd, type Outcome, type PreparedProposal } from './decisions.js';
 
-/** Short local steps (git, files): quick retries. */
-export const steps = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const RETRY = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE };
+
+/** Short git and file steps on the shared queue (any host). */
+export const steps = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: RETRY });
 
 /** The proposer: an LLM endpoint may be down for a while; the run waits for it rather than failing. */
-const proposer = proxyActivities<Activities>({
+export const proposer = proxyActivities<Activities>({
   // Covers the proposer's own bounded retries (4 attempts of up to 300 s plus backoff).
   startToCloseTimeout: '25 minutes',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
 });
-
-/** Training: the hard limit is the trainer's timeoutSeconds; heartbeats reveal a dead worker early. */
-function trainer(config: TrainerConfig) {
-  return proxyActivities<Activities>({
-    startToCloseTimeout: `${config.timeoutSeconds} seconds`,
-    heartbeatTimeout: `${config.heartbeatTimeoutSeconds} seconds`,
-    retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-}
 
 /** What an experiment gets from its run: the best so far and a bounded window, never the whole results list. */
 export interface ExperimentInput {
   experiment: number;
   experimentId: string;
   config: RunConfig;
-  paths: RunPaths;
   /** The commit the run started from: the best commit until something is kept. */
   baseCommit: string;
   best?: BestResult;
@@ -49,107 +42,186 @@ export interface ExperimentInput {
   experimentsDone: number;
   steeringNotes: string[];
   programOverride?: string;
-  /** The latest crashed experiment, whose log tail the proposer sees. */
-  lastCrash?: number;
+  /** The end of the latest crashed experiment's log. */
+  lastCrashLog?: string;
+  /** Experiments running on other lanes: the proposer avoids their ideas. */
+  inFlight: RunningExperiment[];
   /** What the cost cap leaves for this experiment's proposer calls (absent: no cap). */
   costBudgetUsd?: number;
+  /** Made while another experiment trained; absent: this experiment asks the proposer itself. */
+  prepared?: PreparedProposal;
 }
+
+/** What the experiment measured; the run decides keep or revert on it. */
+export type ExperimentResult = Omit<ExperimentRecord, 'experiment' | 'experimentId' | 'status' | 'valBpb'> & {
+  outcome: Outcome;
+  /** The end of the log of a crashed experiment. */
+  logTail?: string;
+};
 
 export const BASELINE: Proposal = { hypothesis: 'baseline: the unmodified trainer', description: 'baseline', edits: [] };
 
-export async function experiment(input: ExperimentInput): Promise<ExperimentRecord> {
-  const { config, paths, experiment: n, experimentId } = input;
-  const name = experimentName(n);
-  const bestCommit = input.best?.commitFull ?? input.baseCommit;
+export async function experiment(input: ExperimentInput): Promise<ExperimentResult> {
+  const name = experimentName(input.experiment);
   const show = (phase: string, hypothesis?: string) => setCurrentDetails(`**${name}** · phase **${phase}**${hypothesis ? `\n\n${hypothesis}` : ''}`);
-  const record = async (r: Omit<ExperimentRecord, 'experiment' | 'experimentId'>): Promise<ExperimentRecord> => {
-    const row = { experiment: n, experimentId, ...r };
-    await steps.recordResult.executeWithOptions({ summary: `results.tsv: ${name} ${r.status}` }, [{ paths, record: row }]);
-    show(`${r.status}${r.status === 'keep' || r.status === 'discard' ? ` · val_bpb ${r.valBpb.toFixed(6)}` : ''}`, r.hypothesis);
-    return row;
-  };
-
-  const { proposal, costUsd, promptChars, error } = n === 0 ? { proposal: BASELINE, costUsd: 0 } : await proposeAndEdit(input, bestCommit, show);
-  if (error) {
-    // Not trained: the branch never moved (edit resets to the best commit first), so only the worktree is restored.
-    await steps.keepOrRevert({ paths, keep: false, bestCommit, experimentName: name });
-    return record({ commit: '', commitFull: '', valBpb: 0, memoryGb: 0, status: 'invalid', description: proposal.description,
-      hypothesis: proposal.hypothesis, costUsd, error, promptChars });
-  }
-
-  show('commit', proposal.hypothesis);
-  // The baseline gets an (empty) commit too, so every row has a commit carrying its experiment id.
-  const committed = await steps.commit.executeWithOptions({ summary: `commit ${name}: ${proposal.description}` }, [
-    { paths, trainerDirRel: config.trainer.dir, editable: config.trainer.editable, experimentId, description: proposal.description, hypothesis: proposal.hypothesis },
-  ]);
-
-  show('train', proposal.hypothesis);
-  const parent = workflowInfo().parent;
-  if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, { experiment: n, hypothesis: proposal.hypothesis });
-  const trained = await trainer(config.trainer).train.executeWithOptions(
-    { summary: `train ${name}: ${proposal.description} (${config.trainer.timeBudgetSeconds} s)` },
-    [{ experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${name}.log`, trainer: config.trainer }],
-  );
-
-  show('evaluate', proposal.hypothesis);
-  const evaluation = await steps.evaluate.executeWithOptions({ summary: `evaluate ${name}` }, [trained]);
-  const outcome: Outcome = evaluation.ok ? { kind: 'trained', valBpb: evaluation.summary.val_bpb } : { kind: 'crash' };
-  const status = decide(input.best, outcome);
-
-  show(status === 'keep' ? 'keep' : 'revert', proposal.hypothesis);
-  await steps.keepOrRevert.executeWithOptions({ summary: `${status === 'keep' ? 'keep' : 'revert'} ${name}` },
-    [{ paths, keep: status === 'keep', commitFull: committed.commitFull, bestCommit, experimentName: name }]);
-
-  const summary = evaluation.ok ? evaluation.summary : undefined;
-  return record({
-    commit: committed.commit,
-    commitFull: committed.commitFull,
-    valBpb: summary?.val_bpb ?? 0,
-    memoryGb: summary?.peak_vram_mb !== undefined ? Math.round((summary.peak_vram_mb / 1024) * 10) / 10 : 0,
-    status,
-    description: proposal.description,
-    hypothesis: proposal.hypothesis,
-    costUsd,
-    error: evaluation.ok ? undefined : evaluation.reason,
-    promptChars,
+  const proposal = new ProposalState(input);
+  let grant: LaneGrant | undefined;
+  let lease = 0;
+  setHandler(laneGrantedSignal, (g) => {
+    if (g.lease === lease) grant = g; // a grant for an earlier, lost lease changes nothing
   });
+  const leases = proxyActivities<Activities>({
+    taskQueue: leaseQueue(workflowInfo().taskQueue),
+    // Held for the whole experiment; a host that stops heartbeating has lost its lane.
+    startToCloseTimeout: '7 days',
+    heartbeatTimeout: `${input.config.trainer.heartbeatTimeoutSeconds} seconds`,
+    retry: { maximumAttempts: 1 },
+  });
+
+  for (;;) {
+    lease += 1;
+    grant = undefined;
+    show('waiting for a lane');
+    const leaseScope = new CancellationScope();
+    const held = leaseScope.run(() => leases.holdLane({ lease }));
+    const ended = held.then(() => 'lost' as const, () => 'lost' as const); // a lease ends early only when its host is gone
+    if ((await Promise.race([condition(() => grant !== undefined).then(() => 'granted' as const), ended])) === 'lost') continue;
+    const lane = grant!.lane;
+    const workScope = new CancellationScope();
+    const work = workScope.run(() => onLane(input, lane, proposal, show));
+    try {
+      const outcome = await Promise.race([work, ended]);
+      if (outcome !== 'lost') return outcome;
+    } finally {
+      leaseScope.cancel();
+      await ended;
+    }
+    workScope.cancel();
+    await work.catch((err) => (isCancellation(err) ? undefined : Promise.reject(err)));
+    log.warn('lane lost: the experiment moves to another lane', { experiment: input.experiment, lane: lane.id });
+  }
 }
 
-/** hypothesize → edit, with a bounded repair loop: an edit that fails goes back to the proposer with the error. */
-async function proposeAndEdit(input: ExperimentInput, bestCommit: string, show: (phase: string, hypothesis?: string) => void) {
-  const { config, paths, experiment: n } = input;
-  const usage: Usage[] = [];
-  const spent = () => usage.reduce((s, u) => s + u.costUsd, 0);
-  let proposal = BASELINE;
-  let previousProposal: Proposal | undefined;
-  let repairError: string | undefined;
-  let promptChars: number | undefined;
-  for (let attempt = 0; ; attempt++) {
-    if (attempt > 0 && input.costBudgetUsd !== undefined && spent() + worstCaseCallUsd(config, promptChars) > input.costBudgetUsd) {
-      return { proposal, costUsd: spent(), promptChars, error: `${repairError}\n(no repair: the cost cap leaves no room for another call)` };
+/** The experiment's steps on one lane. */
+async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalState, show: (phase: string, hypothesis?: string) => void): Promise<ExperimentResult> {
+  const { config, experiment: n, experimentId } = input;
+  const name = experimentName(n);
+  const laneSteps = proxyActivities<Activities>({ taskQueue: lane.queue, startToCloseTimeout: '2 minutes', retry: RETRY });
+  const trainer = proxyActivities<Activities>({
+    taskQueue: lane.queue,
+    startToCloseTimeout: `${config.trainer.timeoutSeconds} seconds`,
+    heartbeatTimeout: `${config.trainer.heartbeatTimeoutSeconds} seconds`,
+    retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  const bestCommit = input.best?.commitFull ?? input.baseCommit;
+  const bestRef = input.best ? experimentRef(config.tag, input.best.experiment) : `refs/heads/${branchOf(config.tag)}`;
+  const paths = await laneSteps.prepareLane.executeWithOptions({ summary: `lane ${lane.id} for ${name}` },
+    [{ config, laneId: lane.id, bestCommit, bestRef }]);
+
+  // hypothesize → edit, with a bounded repair loop: an edit that fails goes back to the proposer with the error.
+  for (let attempt = 0; n > 0; attempt++) {
+    if (!proposal.current || proposal.repairError) {
+      if (attempt > 0 && input.costBudgetUsd !== undefined && proposal.costUsd() + worstCaseCallUsd(config, proposal.promptChars) > input.costBudgetUsd) {
+        proposal.repairError = `${proposal.repairError}\n(no repair: the cost cap leaves no room for another call)`;
+        break;
+      }
+      show('hypothesize');
+      const asked = await proposal.ask(() => proposer.hypothesize.executeWithOptions(
+        { summary: `hypothesize ${name}${proposal.repairError ? ` (repair ${attempt})` : ''}` },
+        [{ experiment: n, config, bestCommit, bestRef, programOverride: input.programOverride, recent: input.recent,
+          experimentsDone: input.experimentsDone, best: input.best, lastCrashLog: input.lastCrashLog, steeringNotes: input.steeringNotes,
+          inFlight: input.inFlight, repairError: proposal.repairError, previousProposal: proposal.previous }],
+      ));
+      if (!asked && attempt >= config.proposer.maxRepairs) break;
+      if (!asked) continue;
     }
-    show('hypothesize');
+    show('edit', proposal.current!.hypothesis);
+    const edited = await proposal.ask(() => laneSteps.edit.executeWithOptions({ summary: `edit ${name}: ${proposal.current!.description}` },
+      [{ paths, editable: config.trainer.editable, bestCommit, proposal: proposal.current! }]).then(() => undefined));
+    if (edited) break;
+    if (attempt >= config.proposer.maxRepairs) break;
+  }
+  const { hypothesis, description } = proposal.current ?? BASELINE;
+  if (proposal.repairError) {
+    return { outcome: { kind: 'invalid' }, commit: '', commitFull: '', memoryGb: 0, description, hypothesis, costUsd: proposal.costUsd(),
+      error: proposal.repairError, promptChars: proposal.promptChars, lane: lane.id };
+  }
+
+  show('commit', hypothesis);
+  // The baseline gets an (empty) commit too, so every row has a commit carrying its experiment id.
+  const committed = await laneSteps.commit.executeWithOptions({ summary: `commit ${name}: ${description}` }, [
+    { paths, trainerDirRel: config.trainer.dir, editable: config.trainer.editable, experimentId, experimentRef: experimentRef(config.tag, n),
+      bestCommit, description, hypothesis },
+  ]);
+
+  show('train', hypothesis);
+  const parent = workflowInfo().parent;
+  if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, { experiment: n, hypothesis, description, lane: lane.id });
+  const trained = await trainer.train.executeWithOptions(
+    { summary: `train ${name} on ${lane.id}: ${description} (${config.trainer.timeBudgetSeconds} s)` },
+    [{ experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${name}.log`, trainer: config.trainer, gpu: lane.gpu }],
+  );
+
+  show('evaluate', hypothesis);
+  const evaluation = await laneSteps.evaluate.executeWithOptions({ summary: `evaluate ${name}` }, [trained]);
+  const summary = evaluation.ok ? evaluation.summary : undefined;
+  show(evaluation.ok ? `val_bpb ${evaluation.summary.val_bpb.toFixed(6)}` : 'crash', hypothesis);
+  return {
+    outcome: evaluation.ok ? { kind: 'trained', valBpb: evaluation.summary.val_bpb } : { kind: 'crash' },
+    commit: committed.commit,
+    commitFull: committed.commitFull,
+    memoryGb: summary?.peak_vram_mb !== undefined ? Math.round((summary.peak_vram_mb / 1024) * 10) / 10 : 0,
+    description,
+    hypothesis,
+    costUsd: proposal.costUsd(),
+    error: evaluation.ok ? undefined : evaluation.reason,
+    logTail: evaluation.ok ? undefined : evaluation.logTail,
+    promptChars: proposal.promptChars,
+    lane: lane.id,
+  };
+}
+
+/** The proposal and its repair state; it survives a move to another lane. */
+class ProposalState {
+  current?: Proposal;
+  previous?: Proposal;
+  repairError?: string;
+  promptChars?: number;
+  private readonly usage: Usage[] = [];
+  private readonly preparedUsd: number;
+
+  constructor(input: ExperimentInput) {
+    this.current = input.experiment === 0 ? BASELINE : input.prepared?.proposal;
+    this.preparedUsd = input.prepared?.costUsd ?? 0;
+    this.promptChars = input.prepared?.promptChars;
+  }
+
+  costUsd(): number {
+    return this.usage.reduce((s, u) => s + u.costUsd, this.preparedUsd);
+  }
+
+  /**
+   * Runs a hypothesize (returns a proposal result) or an edit (returns undefined); true when it
+   * worked. A failure the proposer can repair is kept for the next ask; any other is thrown.
+   */
+  async ask(step: () => Promise<{ proposal: Proposal; usage: Usage; promptChars?: number } | undefined>): Promise<boolean> {
     try {
-      const proposed = await proposer.hypothesize.executeWithOptions(
-        { summary: `hypothesize ${experimentName(n)}${repairError ? ` (repair ${attempt})` : ''}` },
-        [{ experiment: n, config, paths, programOverride: input.programOverride, recent: input.recent, experimentsDone: input.experimentsDone,
-          best: input.best, lastCrash: input.lastCrash, steeringNotes: input.steeringNotes, repairError, previousProposal }],
-      );
-      usage.push(proposed.usage);
-      promptChars = proposed.promptChars ?? promptChars;
-      proposal = proposed.proposal;
-      show('edit', proposal.hypothesis);
-      await steps.edit.executeWithOptions({ summary: `edit ${experimentName(n)}: ${proposal.description}` },
-        [{ paths, editable: config.trainer.editable, bestCommit, proposal }]);
-      return { proposal, costUsd: spent(), promptChars, error: undefined };
+      const asked = await step();
+      if (asked) {
+        this.usage.push(asked.usage);
+        this.promptChars = asked.promptChars ?? this.promptChars;
+        this.current = asked.proposal;
+      }
+      this.repairError = undefined;
+      return true;
     } catch (err) {
       const failure = applicationFailureOf(err);
       const billed = failure?.details?.[0] as Usage | undefined; // a billed call that gave nothing usable
-      if (billed) usage.push(billed);
+      if (billed) this.usage.push(billed);
       if (!REPAIRABLE.includes(failure?.type as FailureType)) throw err;
-      repairError = failure!.message;
-      previousProposal = failure!.type === 'EditRejected' ? proposal : undefined;
-      if (attempt >= config.proposer.maxRepairs) return { proposal, costUsd: spent(), promptChars, error: repairError };
+      this.repairError = failure!.message;
+      this.previous = failure!.type === FAILURE.EditRejected ? this.current : undefined;
+      return false;
     }
   }
 }

@@ -1,20 +1,26 @@
 /**
- * The run: prepares its worktree, then starts one experiment after another until it is stopped,
- * reaches maxExperiments or the cost cap. All its state is one RunState; decisions on it are the
- * pure functions of decisions.ts. See docs/architecture.md.
+ * The run: prepares its branch on the remote, then keeps up to `lanes` experiments running, one
+ * per free lane, until it is stopped, reaches maxExperiments or the cost cap. It holds the global
+ * best and decides keep or revert by compare-and-set as each experiment finishes. All its state is
+ * one RunState; decisions on it are the pure functions of decisions.ts. See docs/architecture.md.
  */
 import {
   ApplicationFailure, allHandlersFinished, condition, continueAsNew, executeChild, log, setHandler, workflowInfo,
   upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
 } from '@temporalio/workflow';
-import { parseRunInput, type RunInput } from '../config/runInput.js';
+import { parseRunInput, pipelineOf, type RunInput } from '../config/runInput.js';
 import { priceFor } from '../proposers/cost.js';
 import {
-  experimentId, experimentName, experimentTrainingSignal, FAILURE, isRunFatal, MAX_NOTE_CHARS, MAX_NOTES, MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, pauseSignal,
-  resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus, type RunSummary,
+  applicationFailureOf, experimentId, experimentName, experimentRef, experimentTrainingSignal, FAILURE, isRunFatal, MAX_NOTE_CHARS, MAX_NOTES,
+  MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, pauseSignal, REPAIRABLE, resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate,
+  stopSignal, type ExperimentRecord, type FailureType, type RunStatus, type RunSummary,
 } from '../definitions.js';
-import { effectiveExperiment, failedExperiment, initialRunState, nextStep, recordExperiment, restingPhase, type RunState } from './decisions.js';
-import { experiment, steps } from './experiment.js';
+import type { Usage } from '../proposers/context.js';
+import {
+  effectiveExperiment, failedExperiment, initialRunState, judge, laneFree, nextStep, phaseOf, recordExperiment, shouldPrepare, startExperiment,
+  type RunState,
+} from './decisions.js';
+import { experiment, proposer, steps, type ExperimentResult } from './experiment.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';
 
 export async function researchRun(input: RunInput, carried?: RunState): Promise<RunSummary> {
@@ -28,37 +34,43 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   }
   const runWorkflowId = workflowInfo().workflowId;
   let state: RunState = carried ?? initialRunState();
+  /** Finished children, handled one at a time by the loop; and a fatal failure of a proposal made ahead. */
+  const finished: { experiment: number; result?: ExperimentResult; error?: unknown }[] = [];
+  let fatal: unknown;
 
+  /** Of the experiments running, the latest one's hypothesis or training start. */
+  const latest = (key: 'hypothesis' | 'trainingStartedAt') => [...state.running].reverse().find((r) => r[key])?.[key];
   const status = (): RunStatus => ({
-    tag: config.tag, phase: state.phase, paused: state.paused, stopRequested: state.stopRequested,
-    experiment: state.current?.experiment ?? state.experimentsDone, experimentsDone: state.experimentsDone, counts: state.counts,
-    maxExperiments: config.maxExperiments, best: state.best, currentHypothesis: state.current?.hypothesis,
-    trainingStartedAt: state.current?.trainingStartedAt, timeBudgetSeconds: config.trainer.timeBudgetSeconds, costUsd: state.costUsd,
-    steeringNotes: state.steeringNotes.map((n) => n.note), branch: state.paths?.branch, resultsFile: state.paths?.resultsFile,
-    endReason: state.endReason,
+    tag: config.tag, phase: phaseOf(state), running: state.running.map(({ experiment: n, hypothesis, description, lane, trainingStartedAt }) => (
+      { experiment: n, hypothesis, description, lane, trainingStartedAt })),
+    paused: state.paused, stopRequested: state.stopRequested, experiment: state.running[0]?.experiment ?? state.nextExperiment,
+    experimentsDone: state.experimentsDone, counts: state.counts, maxExperiments: config.maxExperiments, best: state.best,
+    currentHypothesis: latest('hypothesis'), trainingStartedAt: latest('trainingStartedAt'),
+    timeBudgetSeconds: config.trainer.timeBudgetSeconds, costUsd: state.costUsd, steeringNotes: state.steeringNotes.map((n) => n.note),
+    branch: state.paths?.branch, resultsFile: state.paths?.resultsFile, endReason: state.endReason,
   });
   /** The web UI's current details and search attributes follow every change of state. */
   let upserted = '';
-  const show = (phase = state.phase) => {
-    state.phase = phase;
+  const show = () => {
+    state.phase = phaseOf(state);
     const attributes = searchAttributeUpdates(config.tag, state);
     const key = JSON.stringify(attributes.map((a) => a.value));
     if (key !== upserted) upsertSearchAttributes(attributes); // each upsert is an event: only on change
     upserted = key;
     setCurrentDetails(renderCurrentDetails(status(), state.recent));
   };
-  // Pause and resume change the phase only between experiments; a running one keeps its own.
-  const rest = () => show(state.current ? state.phase : restingPhase(state));
 
-  setHandler(pauseSignal, () => { state.paused = true; rest(); });
-  setHandler(resumeSignal, () => { state.paused = false; rest(); });
+  setHandler(pauseSignal, () => { state.paused = true; show(); });
+  setHandler(resumeSignal, () => { state.paused = false; show(); });
   setHandler(stopSignal, () => { state.stopRequested = true; show(); });
   setHandler(statusQuery, status);
   setHandler(resultsQuery, () => state.recent);
-  setHandler(experimentTrainingSignal, ({ experiment: n, hypothesis }) => {
-    if (state.current?.experiment !== n) return; // keyed by number: a late signal changes nothing
-    state.current = { experiment: n, hypothesis, trainingStartedAt: new Date().toISOString() };
-    show('train');
+  setHandler(experimentTrainingSignal, ({ experiment: n, hypothesis, description, lane }) => {
+    const running = state.running.find((r) => r.experiment === n);
+    if (!running) return; // keyed by number: a late signal changes nothing
+    Object.assign(running, { hypothesis, description, lane, trainingStartedAt: new Date().toISOString() });
+    show();
+    if (shouldPrepare(config, state, pipelineOf(config))) void prepareNext();
   });
   setHandler(steerUpdate, ({ note }) => {
     const fromExperiment = effectiveExperiment(state);
@@ -86,63 +98,114 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     },
   });
 
-  if (!state.paths) {
-    show('preparing');
-    const prepared = await steps.prepareRun.executeWithOptions({ summary: `prepare worktree for autoresearch/${config.tag}` }, [config]);
-    state.paths = prepared.paths;
-    state.baseCommit = prepared.baseCommit;
+  /** Pipelining: the next proposal is made while a lane trains, from every result known by then and the ideas in flight. */
+  async function prepareNext(): Promise<void> {
+    state.proposing = true;
+    const best = state.best;
+    try {
+      const made = await proposer.hypothesize.executeWithOptions({ summary: `hypothesize ${experimentName(state.nextExperiment)} ahead` }, [{
+        experiment: state.nextExperiment, config, bestCommit: best?.commitFull ?? state.baseCommit!,
+        bestRef: best ? experimentRef(config.tag, best.experiment) : `refs/heads/${state.paths!.branch}`, programOverride: state.programOverride,
+        recent: state.recent, experimentsDone: state.experimentsDone, best, lastCrashLog: state.lastCrashLog,
+        steeringNotes: state.steeringNotes.map((n) => n.note), inFlight: status().running,
+      }]);
+      state.prepared = { proposal: made.proposal, costUsd: made.usage.costUsd, promptChars: made.promptChars };
+      state.costUsd += made.usage.costUsd;
+    } catch (err) {
+      const failure = applicationFailureOf(err);
+      state.costUsd += (failure?.details?.[0] as Usage | undefined)?.costUsd ?? 0; // billed, though unusable
+      // An unusable proposal is dropped: the experiment then asks itself, with the repair loop.
+      if (!REPAIRABLE.includes(failure?.type as FailureType)) fatal ??= err;
+    } finally {
+      state.proposing = false;
+    }
   }
-  const paths = state.paths;
 
-  for (;;) {
-    show(restingPhase(state));
-    await condition(() => !state.paused || state.stopRequested);
-    if (state.notesRecorded < state.steeringNotes.length) {
-      await steps.recordSteering({ paths, notes: state.steeringNotes });
-      state.notesRecorded = state.steeringNotes.length;
-    }
-    const step = nextStep(config, state);
-    if (step.kind === 'end') {
-      state.endReason = step.reason;
-      break;
-    }
-    const n = state.experimentsDone;
-    state.current = { experiment: n };
-    show('hypothesize');
-    const record = await executeChild(experiment, {
+  function start(): void {
+    const next = startExperiment(state);
+    state = next.state;
+    const n = next.started.experiment;
+    void executeChild(experiment, {
       workflowId: experimentId(runWorkflowId, n),
       staticSummary: n === 0 ? 'baseline' : `experiment ${n}`,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       args: [{
-        experiment: n, experimentId: experimentId(runWorkflowId, n), config, paths, baseCommit: state.baseCommit!, best: state.best,
-        recent: state.recent, experimentsDone: n, steeringNotes: state.steeringNotes.map((s) => s.note),
-        programOverride: state.programOverride, lastCrash: state.lastCrash,
-        costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - state.costUsd,
+        experiment: n, experimentId: experimentId(runWorkflowId, n), config, baseCommit: state.baseCommit!, best: state.best,
+        recent: state.recent, experimentsDone: state.experimentsDone, steeringNotes: state.steeringNotes.map((s) => s.note),
+        programOverride: state.programOverride, lastCrashLog: state.lastCrashLog, inFlight: status().running.filter((r) => r.experiment !== n),
+        costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - state.costUsd + next.started.preparedUsd,
+        prepared: next.prepared,
       }],
-    }).catch(async (err: unknown) => {
-      // One experiment that fails past its retries (say, its worker died three times) is a crash row,
-      // not the end of the night; a failure retrying cannot fix (bad key, bad config) ends the run.
-      if (isRunFatal(err)) throw err;
-      // It may have left the branch at its own commit: back to the best.
-      await steps.keepOrRevert.executeWithOptions({ summary: `revert failed ${experimentName(n)}` },
-        [{ paths, keep: false, bestCommit: state.best?.commitFull ?? state.baseCommit!, experimentName: experimentName(n) }]);
-      const failed = failedExperiment(runWorkflowId, n, err);
-      await steps.recordResult({ paths, record: failed });
-      return failed;
-    });
-    state = recordExperiment(state, record);
-    log.info('experiment done', { experiment: n, status: record.status, valBpb: record.valBpb });
+    }).then((result) => finished.push({ experiment: n, result }), (error: unknown) => finished.push({ experiment: n, error }));
+  }
 
-    if (workflowInfo().continueAsNewSuggested) {
+  /** Keep or revert (compare-and-set against the best of now), then the results row. */
+  async function finish({ experiment: n, result, error }: (typeof finished)[number]): Promise<void> {
+    // One experiment that fails past its retries (say, its worker died three times) is a crash row,
+    // not the end of the night; a failure retrying cannot fix (bad key, bad config) ends the run.
+    if (error && isRunFatal(error)) throw error;
+    const startedFrom = state.running.find((r) => r.experiment === n)?.startedFrom;
+    let record: ExperimentRecord = failedExperiment(runWorkflowId, n, error);
+    if (result) {
+      const { status: decided, reason } = judge(state, startedFrom, result.outcome);
+      const { outcome, logTail: _logTail, ...rest } = result;
+      record = { ...rest, experiment: n, experimentId: experimentId(runWorkflowId, n), status: decided,
+        valBpb: outcome.kind === 'trained' ? outcome.valBpb : 0, error: result.error ?? reason };
+    }
+    if (record.status === 'keep') {
+      await steps.keepOrRevert.executeWithOptions({ summary: `keep ${experimentName(n)}: ${record.description}` }, [{
+        config, experimentRef: experimentRef(config.tag, n), commitFull: record.commitFull, expectedBest: state.best?.commitFull ?? state.baseCommit!,
+      }]);
+    }
+    state = recordExperiment(state, record, result?.logTail);
+    await steps.recordResult.executeWithOptions({ summary: `results.tsv: ${experimentName(n)} ${record.status}` }, [{ config, record }]);
+    log.info('experiment done', { experiment: n, status: record.status, valBpb: record.valBpb });
+  }
+
+  if (!state.paths) {
+    show();
+    const prepared = await steps.prepareRun.executeWithOptions({ summary: `prepare autoresearch/${config.tag} on the remote` }, [config]);
+    state.paths = prepared.paths;
+    state.baseCommit = prepared.baseCommit;
+    state.phase = 'idle';
+  }
+
+  // Continue-as-new waits for the lanes to drain: then the state is all there is.
+  const drain = () => workflowInfo().continueAsNewSuggested;
+  const idle = () => state.running.length === 0 && !state.proposing; // a proposal in the making is billed: wait for it
+  for (;;) {
+    show();
+    await condition(() => fatal !== undefined || finished.length > 0 || state.notesRecorded < state.steeringNotes.length
+      || (!drain() && laneFree(config, state) && nextStep(config, state).kind === 'experiment')
+      || (idle() && (drain() || nextStep(config, state).kind === 'end')));
+    if (fatal !== undefined) throw fatal;
+    if (finished.length > 0) {
+      await finish(finished.shift()!);
+      continue;
+    }
+    if (state.notesRecorded < state.steeringNotes.length) {
+      const notes = state.steeringNotes.length;
+      await steps.recordSteering({ config, notes: state.steeringNotes });
+      state.notesRecorded = notes;
+      continue;
+    }
+    const step = nextStep(config, state);
+    if (idle() && step.kind === 'end') {
+      state.endReason = step.reason;
+      break;
+    }
+    if (idle() && drain()) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof researchRun>(input, state);
     }
+    if (!drain() && laneFree(config, state) && step.kind === 'experiment') start();
   }
 
-  show('done');
+  state.phase = 'done';
+  show();
   await condition(allHandlersFinished);
   return {
     tag: config.tag, experiments: state.experimentsDone, kept: state.counts.keep, best: state.best, baselineValBpb: state.baselineValBpb,
-    costUsd: state.costUsd, branch: paths.branch, resultsFile: paths.resultsFile, endReason: state.endReason!,
+    costUsd: state.costUsd, branch: state.paths!.branch, resultsFile: state.paths!.resultsFile, endReason: state.endReason!,
   };
 }

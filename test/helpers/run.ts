@@ -1,14 +1,14 @@
 /** What the tests of a run repeat: a worker around a test, the run's directory, its results, a record. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createActivities, type Activities } from '../../src/activities/index.js';
+import { createActivities, type WorkerActivities } from '../../src/activities/index.js';
 import { createWorker } from '../../src/createWorker.js';
 import { parseResults, type ResultRow } from '../../src/report/parseResults.js';
 import { experimentId, TASK_QUEUE, type ExperimentRecord } from '../../src/definitions.js';
 import { uniqueId, workflowBundle, type TestTemporal } from './temporalEnv.js';
 
 /** Runs `fn` while a fresh worker serves a queue of its own (its name is passed to `fn`). */
-export async function withWorker<R>(t: TestTemporal, fn: (taskQueue: string) => Promise<R>, activities: Activities = createActivities()): Promise<R> {
+export async function withWorker<R>(t: TestTemporal, fn: (taskQueue: string) => Promise<R>, activities: WorkerActivities = createActivities()): Promise<R> {
   const taskQueue = uniqueId(TASK_QUEUE);
   const worker = await createWorker({ connection: t.workerConnection, namespace: 'default', taskQueue, workflowBundle: await workflowBundle(), activities });
   return worker.runUntil(() => fn(taskQueue));

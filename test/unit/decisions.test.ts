@@ -1,7 +1,9 @@
 import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
 import {
-  decide, effectiveExperiment, initialRunState, nextStep, RECENT_WINDOW, recordExperiment, type RunState,
+  decide, effectiveExperiment, initialRunState, judge, laneFree, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
+  type RunState,
 } from '../../src/workflows/decisions.js';
+import { BASELINE } from '../../src/workflows/experiment.js';
 import type { ExperimentRecord } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
 
@@ -10,7 +12,7 @@ const config = (extra: object = {}): RunConfig => {
   if (!r.ok) throw new Error(r.error);
   return r.config;
 };
-const after = (...records: ExperimentRecord[]): RunState => records.reduce(recordExperiment, initialRunState());
+const after = (...records: ExperimentRecord[]): RunState => records.reduce((s, r) => recordExperiment(s, r), initialRunState());
 
 describe('decide', () => {
   test('keeps the first trained result as the reference', () => {
@@ -35,11 +37,13 @@ describe('recordExperiment', () => {
     expect(s.counts).toEqual({ keep: 2, discard: 1, crash: 0, invalid: 0 });
     expect(s.experimentsDone).toBe(3);
   });
-  test('adds up the cost, remembers the last prompt size and the last crash', () => {
-    const s = after(makeRecord(0, { promptChars: 100 }), makeRecord(1, { status: 'crash', costUsd: 0.5 }), makeRecord(2, { costUsd: 0.25 }));
+  test('adds up the cost, remembers the last prompt size and the end of the last crash\'s log', () => {
+    let s = after(makeRecord(0, { promptChars: 100 }));
+    s = recordExperiment(s, makeRecord(1, { status: 'crash', costUsd: 0.5 }), 'Traceback: out of memory');
+    s = recordExperiment(s, makeRecord(2, { costUsd: 0.25 }));
     expect(s.costUsd).toBeCloseTo(0.76);
     expect(s.lastPromptChars).toBe(100);
-    expect(s.lastCrash).toBe(1);
+    expect(s.lastCrashLog).toBe('Traceback: out of memory');
   });
   test('keeps a bounded window of recent results with bounded text, however long the run', () => {
     const records = Array.from({ length: 500 }, (_, i) => makeRecord(i, { status: 'discard', hypothesis: 'h'.repeat(5000), error: 'e'.repeat(5000) }));
@@ -71,8 +75,61 @@ describe('nextStep', () => {
 });
 
 describe('effectiveExperiment', () => {
-  test('a note sent between experiments reaches the next one; during one, the one after', () => {
-    expect(effectiveExperiment({ experimentsDone: 3 })).toBe(3);
-    expect(effectiveExperiment({ experimentsDone: 3, current: { experiment: 3 } })).toBe(4);
+  test('a note reaches the next experiment to start, or the one after when its proposal is made already', () => {
+    expect(effectiveExperiment({ nextExperiment: 3, proposing: false })).toBe(3);
+    expect(effectiveExperiment({ nextExperiment: 3, proposing: true })).toBe(4);
+    expect(effectiveExperiment({ nextExperiment: 3, proposing: false, prepared: { proposal: BASELINE, costUsd: 0 } })).toBe(4);
+  });
+});
+
+describe('lanes', () => {
+  const lanes3 = config({ lanes: 3 });
+  test('the baseline runs alone; then up to `lanes` experiments at once, none while paused', () => {
+    expect(laneFree(lanes3, initialRunState())).toBe(true);
+    const baselineRunning = startExperiment(initialRunState()).state;
+    expect(laneFree(lanes3, baselineRunning)).toBe(false);
+    let s = after(makeRecord(0));
+    for (let i = 0; i < 3; i++) {
+      expect(laneFree(lanes3, s)).toBe(true);
+      s = startExperiment(s).state;
+    }
+    expect(s.running.map((r) => r.experiment)).toEqual([1, 2, 3]);
+    expect(laneFree(lanes3, s)).toBe(false);
+    expect(laneFree(lanes3, { ...after(makeRecord(0)), paused: true })).toBe(false);
+  });
+
+  test('maxExperiments counts the experiments started, so no lane starts one too many', () => {
+    let s = after(makeRecord(0));
+    s = startExperiment(startExperiment(s).state).state;
+    expect(nextStep(config({ maxExperiments: 3, lanes: 4 }), s)).toMatchObject({ kind: 'end' });
+  });
+
+  test('a finished experiment is judged against the best of now, and says why it was not kept', () => {
+    const base = makeRecord(0, { valBpb: 1.0 });
+    const started = after(base);
+    const startedFrom = started.best;
+    const moved = recordExperiment(started, makeRecord(1, { valBpb: 0.9 })); // another lane kept 0.9 meanwhile
+    expect(judge(moved, startedFrom, { kind: 'trained', valBpb: 0.95 })).toEqual({
+      status: 'discard', reason: 'beat its starting point 1.000000 (exp 0) but not the best since, 0.900000 (exp 1)' });
+    expect(judge(moved, startedFrom, { kind: 'trained', valBpb: 0.85 })).toEqual({ status: 'keep' });
+    expect(judge(moved, startedFrom, { kind: 'trained', valBpb: 1.05 })).toEqual({ status: 'discard' });
+  });
+
+  test('a prepared proposal goes to the next experiment, and its cost is counted once', () => {
+    const s = { ...after(makeRecord(0, { costUsd: 0 })), prepared: { proposal: BASELINE, costUsd: 0.25 }, costUsd: 0.25 };
+    const { state: running, prepared, started } = startExperiment(s);
+    expect(prepared?.costUsd).toBe(0.25);
+    expect(running.prepared).toBeUndefined();
+    // The experiment's row carries the prepared proposal's cost plus its own calls.
+    const done = recordExperiment(running, makeRecord(started.experiment, { costUsd: 0.25 + 0.1 }));
+    expect(done.costUsd).toBeCloseTo(0.35);
+  });
+
+  test('a proposal is prepared ahead only with pipelining, one at a time, and only when another experiment will start', () => {
+    const s = startExperiment(after(makeRecord(0))).state;
+    expect(shouldPrepare(config(), s, true)).toBe(true);
+    expect(shouldPrepare(config(), s, false)).toBe(false);
+    expect(shouldPrepare(config(), { ...s, proposing: true }, true)).toBe(false);
+    expect(shouldPrepare(config({ maxExperiments: 2 }), s, true)).toBe(false);
   });
 });

@@ -7,13 +7,13 @@ import { makeRecord } from '../helpers/run.js';
 const record = (n: number, status: ExperimentStatus, valBpb: number, description = `change ${n}`) =>
   makeRecord(n, { commit: `c${n}`.padEnd(7, '0'), status, valBpb, description });
 const status = (over: Partial<RunStatus> = {}): RunStatus => ({
-  tag: 't', phase: 'train', paused: false, stopRequested: false, experiment: 6, experimentsDone: 6, timeBudgetSeconds: 300,
+  tag: 't', phase: 'train', running: [], paused: false, stopRequested: false, experiment: 6, experimentsDone: 6, timeBudgetSeconds: 300,
   counts: { keep: 2, discard: 3, crash: 1, invalid: 0 },
   best: { valBpb: 0.98, commit: 'c300000', commitFull: 'c300000'.padEnd(40, '0'), experiment: 3 }, costUsd: 0.06, steeringNotes: [],
   currentHypothesis: 'deeper is better', ...over,
 });
 const records = [record(0, 'keep', 1), record(1, 'discard', 1.1), record(2, 'crash', 0), record(3, 'keep', 0.98), record(4, 'discard', 0.99), record(5, 'discard', 1.2, 'a | b')];
-const state = records.reduce(recordExperiment, initialRunState());
+const state = records.reduce((s, r) => recordExperiment(s, r), initialRunState());
 
 describe('search attributes', () => {
   test('carry the tag, the experiment count, the phase and the best val_bpb', () => {

@@ -3,7 +3,7 @@ import type { ExperimentStatus, RunStatus } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
 
 const status = (over: Partial<RunStatus> = {}): RunStatus => ({
-  tag: 'night1', phase: 'train', paused: false, stopRequested: false, experiment: 7, experimentsDone: 7, maxExperiments: 20,
+  tag: 'night1', phase: 'train', running: [], paused: false, stopRequested: false, experiment: 7, experimentsDone: 7, maxExperiments: 20,
   counts: { keep: 3, discard: 2, crash: 1, invalid: 1 },
   best: { valBpb: 0.9812, commit: 'abc1234', commitFull: 'abc1234'.padEnd(40, '0'), experiment: 5 }, currentHypothesis: 'a higher matrix LR converges faster',
   trainingStartedAt: '2026-01-01T00:00:00.000Z', timeBudgetSeconds: 300, costUsd: 0.1234, steeringNotes: [],

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
 import { getStatus } from '../../src/cli/commands.js';
-import { createActivities, type Activities } from '../../src/activities/index.js';
+import { createActivities, type WorkerActivities } from '../../src/activities/index.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { RESULTS_HEADER } from '../../src/definitions.js';
 import { fixtureRunInput, fixtureValBpb, makeFixtureRepo } from '../helpers/fixtureRepo.js';
@@ -18,7 +18,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const runWorker = <R>(fn: (taskQueue: string) => Promise<R>, activities?: Activities) => withWorker(t, fn, activities);
+const runWorker = <R>(fn: (taskQueue: string) => Promise<R>, activities?: WorkerActivities) => withWorker(t, fn, activities);
 
 describe('researchRun on a real dev server', () => {
   test('a 4-experiment run keeps improvements, reverts the rest and leaves the branch at the best commit', async () => {
@@ -57,10 +57,10 @@ describe('researchRun on a real dev server', () => {
     }
     const head = await git('rev-parse', '--short=7', `autoresearch/${tag}`);
     expect(head).toBe(bestCommit);
-    // Discarded and crashed commits stay reachable under refs of their own.
-    const discarded = results.filter((r) => r.status !== 'keep');
-    const refs = await git('for-each-ref', '--format=%(objectname:short=7)', `refs/autoresearch/${tag}/discarded/`);
-    expect(refs.split('\n').filter(Boolean).sort()).toEqual(discarded.map((r) => r.commit).sort());
+    // Every commit, kept or not, stays reachable under its experiment's ref; results.tsv under the results ref.
+    const refs = await git('for-each-ref', '--format=%(refname:lstrip=3) %(objectname:short=7)', `refs/autoresearch/${tag}/`);
+    expect(refs.split('\n').filter((l) => l.startsWith('exp-'))).toEqual(results.map((r, i) => `exp-000${i} ${r.commit}`));
+    expect(await git('show', `refs/autoresearch/${tag}/results:results.tsv`)).toBe(tsv.trimEnd());
     // The user's checkout is untouched.
     expect(await git('status', '--porcelain')).toBe('');
     expect(await git('rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
@@ -83,7 +83,7 @@ describe('researchRun on a real dev server', () => {
     const tag = uniqueId('fails');
     const real = createActivities();
     // Training of experiment 1 fails every attempt (as if its worker died each time); the others train.
-    const activities: Activities = {
+    const activities: WorkerActivities = {
       ...real,
       train: async (input) => {
         if (input.experimentId.endsWith('/exp-0001')) throw new Error('disk full');
