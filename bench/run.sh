@@ -10,6 +10,7 @@ what="${1:-all}"
 case "$what" in
   trainer) bash bench/trainer.sh "$@" ;;
   loop) npx tsx bench/loop.ts "$@" ;;
+  gpu) python3 bench/gpu.py "$@" ;;
   all) npx tsx bench/loop.ts && bash bench/trainer.sh ;;
-  *) echo "usage: npm run bench -- [trainer|loop|all]" >&2; exit 1 ;;
+  *) echo "usage: npm run bench -- [trainer|loop|gpu|all]" >&2; exit 1 ;;
 esac
