@@ -11,7 +11,8 @@ The device choice, the data (prepared beforehand by prepare.py), the time budget
 live in prepare.py, which stays fixed. On CUDA this is the original autoresearch's recipe: 50.3M
 parameters at depth 8, Muon with Polar Express, NorMuon and cautious weight decay, a bf16 residual
 stream and the loss inside the compiled graph; sliding-window layers run on FlexAttention.
-Every 10 steps it prints a `step ...` line; at the end, the summary block that the loop parses.
+After the first step (its time includes compilation) and every 10 steps it prints a `step ...`
+line; at the end, the summary block that the loop parses.
 A NaN or diverging loss prints FAIL and exits 1. A budget of 0 runs no training step: the
 summary then scores the untrained model.
 """
