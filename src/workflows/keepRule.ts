@@ -39,11 +39,13 @@ export interface DecisionConfig {
 /** The k: a neutral change passes one comparison 2.3% of the time. */
 export const DEFAULT_K = 2;
 /**
- * A gain under 1.75 standard errors rarely clears the bar after one more run, and confirming
- * every positive gain would cost about half of all proposals a second pair of runs.
+ * A gain under 1.75 standard errors rarely clears the bar after one more run; confirming every
+ * positive gain spends 2.5x greedy's runs in the benchmark (bench/decisions.ts).
  */
 export const DEFAULT_CONFIRM_FROM = 1.75;
+/** Three runs: the least that gives σ two degrees of freedom and the incumbent a mean worth comparing to. */
 export const DEFAULT_REPEATS = 3;
+/** A second confirmation rescues a few more real gains for few runs: few candidates get that far. */
 export const DEFAULT_CONFIRMATIONS = 2;
 export const DEFAULT_THROUGHPUT_TOLERANCE = 0.15;
 export const DEFAULT_REMEASURES = 1;
