@@ -116,7 +116,7 @@ def main():
         texts["original"] = run("original", args.original_cmd or default_command(), original,
                                 dict(os.environ, PYTHONUNBUFFERED="1"), 300, logs)
 
-    gpu = re.search(r"^config: device cuda \((.+?)\)", texts["ours"], re.M)
+    gpu = re.search(r"^config: device cuda \(([^,)]+)", texts["ours"], re.M)
     data = re.search(r"^data: (.+?) \|", texts["ours"], re.M)
     print(f"\nbench gpu: {gpu[1] if gpu else 'GPU unknown'} | our data: {data[1] if data else 'unknown'} | "
           f"budget {args.budget:g}s | logs {logs}")

@@ -149,9 +149,9 @@ def device_type():
         problem = cuda_problem()
         if problem:
             asked = "AUTORESEARCH_DEVICE=cuda" if os.environ.get("AUTORESEARCH_DEVICE") else "a GPU is present"
-            sys.exit(f"device: {asked} but CUDA is unusable: {problem}\n"
-                     f"PyTorch {torch.__version__} is built for CUDA {torch.version.cuda}. Fix the driver or the "
-                     "PyTorch install, or set AUTORESEARCH_DEVICE=cpu to train the tiny cpu preset instead.")
+            built = f"PyTorch {torch.__version__} is built for CUDA {torch.version.cuda}. " if torch.version.cuda else ""
+            sys.exit(f"device: {asked} but CUDA is unusable: {problem}\n{built}Fix the driver or the PyTorch "
+                     "install, or set AUTORESEARCH_DEVICE=cpu to train the tiny cpu preset instead.")
     return device
 
 # ---------------------------------------------------------------------------

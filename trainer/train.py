@@ -395,7 +395,11 @@ def main():
     peak_flops = prepare.gpu_peak_flops(torch.cuda.get_device_name()) if cuda else 0.0
     compiled = torch.compile(model, dynamic=False) if cuda else model  # on cpu compiling costs more than it saves
     budget = prepare.time_budget()
-    where = f"{device.type} ({torch.cuda.get_device_name()})" if cuda else device.type
+    if cuda:
+        free, total = torch.cuda.mem_get_info()
+        where = f"cuda ({torch.cuda.get_device_name()}, {free / 2**30:.0f} of {total / 2**30:.0f} GiB free)"
+    else:
+        where = "cpu"
     print(f"config: device {where} | depth {depth} width {width} heads {model.n_head}/{model.n_head // KV_HEAD_RATIO} kv "
           f"| windows {model.windows} | vocab {vocab_size} seq {seq_len} | params {num_params / 1e6:.2f}M "
           f"| batch {step_tokens} tokens = {device_batch} rows x {grad_accum} accum | budget {budget:.0f}s",
