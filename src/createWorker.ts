@@ -43,7 +43,8 @@ export async function createWorker(opts: ResearchWorkerOptions): Promise<Researc
   const workers = await Promise.all([
     Worker.create({ ...base, taskQueue: sharedQueue, ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) }),
     // At most one lease per lane at once: the lease is what keeps two experiments off one GPU.
-    Worker.create({ ...base, taskQueue: leaseQueue(sharedQueue), maxConcurrentActivityTaskExecutions: lanes.length }),
+    // Heartbeats not held back: a lease learns within a second that its run let it go, and frees its lane.
+    Worker.create({ ...base, taskQueue: leaseQueue(sharedQueue), maxConcurrentActivityTaskExecutions: lanes.length, maxHeartbeatThrottleInterval: '1 second' }),
     // One step at a time per lane: its edit, commit, train and evaluate follow each other.
     ...lanes.map((lane) => Worker.create({ ...base, taskQueue: lane.queue, maxConcurrentActivityTaskExecutions: 1 })),
   ]);

@@ -37,7 +37,7 @@ export class LanePool {
   }
 }
 
-const HEARTBEAT_MS = 2_000;
+const HEARTBEAT_MS = 1_000;
 
 export function holdLaneWith(pool: LanePool) {
   /** Takes a free lane, tells the experiment which, and holds it until the experiment cancels the lease. */

@@ -22,10 +22,22 @@ export interface PrepareLaneInput {
   /** The best commit and a ref on the remote that holds it. */
   bestCommit: string;
   bestRef: string;
+  /** This experiment's ref: a lane that died may have committed it already. */
+  experimentRef: string;
 }
 
-/** Gives the lane its own worktree (made once, from the remote), with the best commit at hand. */
-export async function prepareLane(input: PrepareLaneInput): Promise<LanePaths> {
+/** An experiment's commit found on the remote, made by a lane that has since died. */
+export interface ExistingCommit {
+  commitFull: string;
+  description: string;
+  hypothesis: string;
+}
+
+/**
+ * Gives the lane its own worktree (made once, from the remote), with the best commit at hand, and
+ * the experiment's commit if a lane that died had made it already (its experiment then carries on from there).
+ */
+export async function prepareLane(input: PrepareLaneInput): Promise<{ paths: LanePaths; existing?: ExistingCommit }> {
   const paths = resolveLanePaths(input.config, input.laneId);
   const git = gitAt(paths.repo);
   if (!(await hasCommit(git, input.bestCommit)) && !(await fetchRef(git, paths.remote, input.bestRef))) {
@@ -37,7 +49,11 @@ export async function prepareLane(input: PrepareLaneInput): Promise<LanePaths> {
     await git.raw(['worktree', 'prune']);
     await git.raw(['worktree', 'add', '-f', '--detach', paths.worktree, input.bestCommit]);
   }
-  return paths;
+  const made = await fetchRef(git, paths.remote, input.experimentRef);
+  if (!made) return { paths };
+  const [description, ...body] = (await git.raw(['log', '-1', '--format=%B', made])).trim().split('\n');
+  const hypothesis = body.filter((line) => !line.startsWith(`${TRAILER}:`)).join('\n').trim();
+  return { paths, existing: { commitFull: made, description, hypothesis } };
 }
 
 export interface HypothesizeInput {

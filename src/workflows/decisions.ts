@@ -23,6 +23,8 @@ export interface PreparedProposal {
 export interface InFlight extends RunningExperiment {
   /** The best when it started: a result that beat this but not the best at its end says so. */
   startedFrom?: BestResult;
+  /** Its prepared proposal, kept until it ends so that a move to another lane can use it again. */
+  prepared?: PreparedProposal;
   /** The cost of its prepared proposal, already counted when the proposal was made. */
   preparedUsd: number;
 }
@@ -39,6 +41,8 @@ export interface RunState {
   endReason?: string;
   /** The experiments running now, at most `lanes`. */
   running: InFlight[];
+  /** Experiments whose lane died, waiting for another; they start before any new one. */
+  moved: InFlight[];
   /** The number the next experiment gets. */
   nextExperiment: number;
   /** The next experiment's proposal, made while another trained; and whether one is being made. */
@@ -67,7 +71,7 @@ const WINDOW_TEXT_CHARS = 500;
 
 export function initialRunState(): RunState {
   return {
-    phase: 'preparing', paused: false, stopRequested: false, running: [], nextExperiment: 0, proposing: false, experimentsDone: 0,
+    phase: 'preparing', paused: false, stopRequested: false, running: [], moved: [], nextExperiment: 0, proposing: false, experimentsDone: 0,
     counts: { keep: 0, discard: 0, crash: 0, invalid: 0 }, costUsd: 0, recent: [], steeringNotes: [], notesRecorded: 0,
   };
 }
@@ -95,14 +99,23 @@ export function judge(state: Pick<RunState, 'best'>, startedFrom: BestResult | u
   return { status };
 }
 
-/** Starts experiment `nextExperiment`: it takes the prepared proposal, if any, and its place among the running. */
-export function startExperiment(state: RunState): { state: RunState; started: InFlight; prepared?: PreparedProposal } {
-  const started: InFlight = { experiment: state.nextExperiment, startedFrom: state.best, preparedUsd: state.prepared?.costUsd ?? 0 };
-  return {
-    state: { ...state, nextExperiment: state.nextExperiment + 1, running: [...state.running, started], prepared: undefined },
-    started,
-    prepared: state.prepared,
-  };
+/**
+ * Starts the next experiment: one that lost its lane if any (as it was), else number
+ * `nextExperiment`, which takes the prepared proposal.
+ */
+export function startExperiment(state: RunState): { state: RunState; started: InFlight } {
+  const [again, ...moved] = state.moved;
+  if (again) return { state: { ...state, moved, running: [...state.running, again] }, started: again };
+  const started: InFlight = { experiment: state.nextExperiment, startedFrom: state.best, prepared: state.prepared, preparedUsd: state.prepared?.costUsd ?? 0 };
+  return { state: { ...state, nextExperiment: state.nextExperiment + 1, running: [...state.running, started], prepared: undefined }, started };
+}
+
+/** An experiment whose lane died waits for another lane, as it was. */
+export function moveExperiment(state: RunState, experiment: number): RunState {
+  const lost = state.running.find((r) => r.experiment === experiment);
+  if (!lost) return state;
+  const { hypothesis: _h, description: _d, lane: _l, trainingStartedAt: _t, ...waiting } = lost;
+  return { ...state, running: state.running.filter((r) => r !== lost), moved: [...state.moved, waiting] };
 }
 
 /** The state after an experiment's record arrives: the one place the best, counts and cost change. */
@@ -161,9 +174,12 @@ export function worstCaseCallUsd(config: RunConfig, promptChars: number | undefi
   return estimateMaxCallCostUsd(config.proposer, Math.max(promptChars ?? DEFAULT_PROMPT_CHARS, 1));
 }
 
-/** A free lane may take an experiment. The baseline runs alone: every other experiment needs its result as the reference. */
-export function laneFree(config: RunConfig, state: Pick<RunState, 'paused' | 'running' | 'experimentsDone'>): boolean {
-  return !state.paused && state.running.length < (state.experimentsDone === 0 ? 1 : config.lanes);
+/**
+ * Whether an experiment may start on one of the run's free lanes. The baseline runs alone: every
+ * other experiment needs its result as the reference.
+ */
+export function mayStart(state: Pick<RunState, 'paused' | 'running' | 'experimentsDone'>, freeLanes: number): boolean {
+  return !state.paused && freeLanes > 0 && (state.experimentsDone > 0 || state.running.length === 0);
 }
 
 /** Whether to prepare the next proposal now, while a lane trains. */

@@ -1,19 +1,16 @@
 /**
- * One experiment, as a child workflow of the run: it leases a lane, then hypothesize → edit →
- * commit → train → evaluate on that lane, and returns what it measured; the run decides keep or
- * revert. A lane whose host dies loses its lease, and the experiment moves to another lane.
- * Its own page in the web UI shows the live phase.
+ * One experiment, as a child workflow of the run, on the lane the run gives it: hypothesize →
+ * edit → commit → train → evaluate, and it returns what it measured; the run decides keep or
+ * revert. Its own page in the web UI shows the live phase.
  */
-import {
-  CancellationScope, condition, getExternalWorkflowHandle, isCancellation, log, proxyActivities, setCurrentDetails, setHandler, workflowInfo,
-} from '@temporalio/workflow';
+import { getExternalWorkflowHandle, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { RunConfig } from '../config/runInput.js';
 import type { Proposal } from '../proposers/proposal.js';
 import type { Usage } from '../proposers/context.js';
 import {
-  applicationFailureOf, branchOf, experimentName, experimentRef, experimentTrainingSignal, FAILURE, laneGrantedSignal, leaseQueue,
-  NON_RETRYABLE, REPAIRABLE, type BestResult, type ExperimentRecord, type FailureType, type Lane, type LaneGrant, type RunningExperiment,
+  applicationFailureOf, branchOf, experimentName, experimentRef, experimentTrainingSignal, FAILURE, NON_RETRYABLE, REPAIRABLE,
+  type BestResult, type ExperimentRecord, type FailureType, type Lane, type RunningExperiment,
 } from '../definitions.js';
 import { worstCaseCallUsd, type Outcome, type PreparedProposal } from './decisions.js';
 
@@ -34,6 +31,8 @@ export interface ExperimentInput {
   experiment: number;
   experimentId: string;
   config: RunConfig;
+  /** The lane the run holds for it: its host-local steps run on the lane's queue. */
+  lane: Lane;
   /** The commit the run started from: the best commit until something is kept. */
   baseCommit: string;
   best?: BestResult;
@@ -63,43 +62,8 @@ export const BASELINE: Proposal = { hypothesis: 'baseline: the unmodified traine
 
 export async function experiment(input: ExperimentInput): Promise<ExperimentResult> {
   const name = experimentName(input.experiment);
-  const show = (phase: string, hypothesis?: string) => setCurrentDetails(`**${name}** · phase **${phase}**${hypothesis ? `\n\n${hypothesis}` : ''}`);
-  const proposal = new ProposalState(input);
-  let grant: LaneGrant | undefined;
-  let lease = 0;
-  setHandler(laneGrantedSignal, (g) => {
-    if (g.lease === lease) grant = g; // a grant for an earlier, lost lease changes nothing
-  });
-  const leases = proxyActivities<Activities>({
-    taskQueue: leaseQueue(workflowInfo().taskQueue),
-    // Held for the whole experiment; a host that stops heartbeating has lost its lane.
-    startToCloseTimeout: '7 days',
-    heartbeatTimeout: `${input.config.trainer.heartbeatTimeoutSeconds} seconds`,
-    retry: { maximumAttempts: 1 },
-  });
-
-  for (;;) {
-    lease += 1;
-    grant = undefined;
-    show('waiting for a lane');
-    const leaseScope = new CancellationScope();
-    const held = leaseScope.run(() => leases.holdLane({ lease }));
-    const ended = held.then(() => 'lost' as const, () => 'lost' as const); // a lease ends early only when its host is gone
-    if ((await Promise.race([condition(() => grant !== undefined).then(() => 'granted' as const), ended])) === 'lost') continue;
-    const lane = grant!.lane;
-    const workScope = new CancellationScope();
-    const work = workScope.run(() => onLane(input, lane, proposal, show));
-    try {
-      const outcome = await Promise.race([work, ended]);
-      if (outcome !== 'lost') return outcome;
-    } finally {
-      leaseScope.cancel();
-      await ended;
-    }
-    workScope.cancel();
-    await work.catch((err) => (isCancellation(err) ? undefined : Promise.reject(err)));
-    log.warn('lane lost: the experiment moves to another lane', { experiment: input.experiment, lane: lane.id });
-  }
+  const show = (phase: string, hypothesis?: string) => setCurrentDetails(`**${name}** on ${input.lane.id} · phase **${phase}**${hypothesis ? `\n\n${hypothesis}` : ''}`);
+  return onLane(input, input.lane, new ProposalState(input), show);
 }
 
 /** The experiment's steps on one lane. */
@@ -115,11 +79,13 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   });
   const bestCommit = input.best?.commitFull ?? input.baseCommit;
   const bestRef = input.best ? experimentRef(config.tag, input.best.experiment) : `refs/heads/${branchOf(config.tag)}`;
-  const paths = await laneSteps.prepareLane.executeWithOptions({ summary: `lane ${lane.id} for ${name}` },
-    [{ config, laneId: lane.id, bestCommit, bestRef }]);
+  const { paths, existing } = await laneSteps.prepareLane.executeWithOptions({ summary: `lane ${lane.id} for ${name}` },
+    [{ config, laneId: lane.id, bestCommit, bestRef, experimentRef: experimentRef(config.tag, n) }]);
+  // A lane that died had committed this experiment already: it carries on from that commit.
+  if (existing) proposal.current = { hypothesis: existing.hypothesis, description: existing.description, edits: [] };
 
   // hypothesize → edit, with a bounded repair loop: an edit that fails goes back to the proposer with the error.
-  for (let attempt = 0; n > 0; attempt++) {
+  for (let attempt = 0; n > 0 && !existing; attempt++) {
     if (!proposal.current || proposal.repairError) {
       if (attempt > 0 && input.costBudgetUsd !== undefined && proposal.costUsd() + worstCaseCallUsd(config, proposal.promptChars) > input.costBudgetUsd) {
         proposal.repairError = `${proposal.repairError}\n(no repair: the cost cap leaves no room for another call)`;

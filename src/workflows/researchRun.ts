@@ -5,20 +5,21 @@
  * one RunState; decisions on it are the pure functions of decisions.ts. See docs/architecture.md.
  */
 import {
-  ApplicationFailure, allHandlersFinished, condition, continueAsNew, executeChild, log, setHandler, workflowInfo,
-  upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
+  ApplicationFailure, allHandlersFinished, CancellationScope, condition, continueAsNew, executeChild, log, proxyActivities, setHandler,
+  workflowInfo, upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
 } from '@temporalio/workflow';
 import { parseRunInput, pipelineOf, type RunInput } from '../config/runInput.js';
 import { priceFor } from '../proposers/cost.js';
 import {
-  applicationFailureOf, experimentId, experimentName, experimentRef, experimentTrainingSignal, FAILURE, isRunFatal, MAX_NOTE_CHARS, MAX_NOTES,
-  MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, pauseSignal, REPAIRABLE, resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate,
-  stopSignal, type ExperimentRecord, type FailureType, type RunStatus, type RunSummary,
+  applicationFailureOf, experimentId, experimentName, experimentRef, experimentTrainingSignal, FAILURE, isRunFatal, laneGrantedSignal,
+  leaseQueue, MAX_NOTE_CHARS, MAX_NOTES, MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, pauseSignal, REPAIRABLE, resultsQuery, resumeSignal,
+  setProgramUpdate, statusQuery, steerUpdate, stopSignal, type ExperimentRecord, type FailureType, type Lane, type RunStatus, type RunSummary,
 } from '../definitions.js';
+import type { Activities } from '../activities/index.js';
 import type { Usage } from '../proposers/context.js';
 import {
-  effectiveExperiment, failedExperiment, initialRunState, judge, laneFree, nextStep, phaseOf, recordExperiment, shouldPrepare, startExperiment,
-  type RunState,
+  effectiveExperiment, failedExperiment, initialRunState, judge, mayStart, moveExperiment, nextStep, phaseOf, recordExperiment, shouldPrepare,
+  startExperiment, type RunState,
 } from './decisions.js';
 import { experiment, proposer, steps, type ExperimentResult } from './experiment.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';
@@ -35,8 +36,44 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   const runWorkflowId = workflowInfo().workflowId;
   let state: RunState = carried ?? initialRunState();
   /** Finished children, handled one at a time by the loop; and a fatal failure of a proposal made ahead. */
-  const finished: { experiment: number; result?: ExperimentResult; error?: unknown }[] = [];
+  const finished: { experiment: number; result?: ExperimentResult; error?: unknown; moved?: boolean }[] = [];
   let fatal: unknown;
+
+  // Lanes: the run holds a lease on `lanes` of them, each an activity that a worker with a free
+  // lane runs for as long as the run keeps it. A lease that ends by itself means its host is gone:
+  // the experiment on it moves to another lane, and a new lease is asked for (any live host, or the
+  // same one when it comes back, may grant it). Leases live in this closure, not in the state:
+  // they end before continue-as-new and are asked for again after.
+  const leases = new Map<number, { lane?: Lane; experiment?: number }>();
+  const children = new Map<number, CancellationScope>();
+  const leaseScope = new CancellationScope();
+  let leaseCount = 0;
+  let ending = false;
+  const leaseSteps = proxyActivities<Activities>({
+    taskQueue: leaseQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '365 days',
+    heartbeatTimeout: `${config.trainer.heartbeatTimeoutSeconds} seconds`,
+    retry: { maximumAttempts: 1 },
+  });
+  const askForLease = () => {
+    const lease = ++leaseCount;
+    leases.set(lease, {});
+    void leaseScope.run(() => leaseSteps.holdLane({ lease })).catch(() => undefined).then(() => {
+      const lost = leases.get(lease);
+      leases.delete(lease);
+      if (ending) return;
+      if (lost?.experiment !== undefined) {
+        log.warn('a lane was lost: its experiment moves to another lane', { lane: lost.lane?.id, experiment: lost.experiment });
+        children.get(lost.experiment)?.cancel();
+      }
+      askForLease();
+    });
+  };
+  const freeLanes = () => [...leases.values()].filter((l) => l.lane && l.experiment === undefined);
+  setHandler(laneGrantedSignal, ({ lease, lane }) => {
+    const held = leases.get(lease);
+    if (held && !held.lane) held.lane = lane; // a grant for a lease already lost changes nothing
+  });
 
   /** Of the experiments running, the latest one's hypothesis or training start. */
   const latest = (key: 'hypothesis' | 'trainingStartedAt') => [...state.running].reverse().find((r) => r[key])?.[key];
@@ -125,22 +162,36 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     const next = startExperiment(state);
     state = next.state;
     const n = next.started.experiment;
-    void executeChild(experiment, {
+    const held = freeLanes()[0];
+    held.experiment = n;
+    const scope = new CancellationScope();
+    children.set(n, scope);
+    void scope.run(() => executeChild(experiment, {
       workflowId: experimentId(runWorkflowId, n),
       staticSummary: n === 0 ? 'baseline' : `experiment ${n}`,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       args: [{
-        experiment: n, experimentId: experimentId(runWorkflowId, n), config, baseCommit: state.baseCommit!, best: state.best,
+        experiment: n, experimentId: experimentId(runWorkflowId, n), config, lane: held.lane!, baseCommit: state.baseCommit!, best: state.best,
         recent: state.recent, experimentsDone: state.experimentsDone, steeringNotes: state.steeringNotes.map((s) => s.note),
         programOverride: state.programOverride, lastCrashLog: state.lastCrashLog, inFlight: status().running.filter((r) => r.experiment !== n),
         costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - state.costUsd + next.started.preparedUsd,
-        prepared: next.prepared,
+        prepared: next.started.prepared,
       }],
-    }).then((result) => finished.push({ experiment: n, result }), (error: unknown) => finished.push({ experiment: n, error }));
+    })).then((result) => ({ experiment: n, result }), (error: unknown) => ({ experiment: n, error, moved: !leases.has(leaseOf(held)) }))
+      .then((done) => {
+        children.delete(n);
+        held.experiment = undefined;
+        finished.push(done);
+      });
   }
+  const leaseOf = (held: { lane?: Lane }) => [...leases].find(([, l]) => l === held)?.[0] ?? -1;
 
   /** Keep or revert (compare-and-set against the best of now), then the results row. */
-  async function finish({ experiment: n, result, error }: (typeof finished)[number]): Promise<void> {
+  async function finish({ experiment: n, result, error, moved }: (typeof finished)[number]): Promise<void> {
+    if (moved) {
+      state = moveExperiment(state, n);
+      return;
+    }
     // One experiment that fails past its retries (say, its worker died three times) is a crash row,
     // not the end of the night; a failure retrying cannot fix (bad key, bad config) ends the run.
     if (error && isRunFatal(error)) throw error;
@@ -169,14 +220,15 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     state.baseCommit = prepared.baseCommit;
     state.phase = 'idle';
   }
+  for (let i = 0; i < config.lanes; i++) askForLease();
 
   // Continue-as-new waits for the lanes to drain: then the state is all there is.
   const drain = () => workflowInfo().continueAsNewSuggested;
-  const idle = () => state.running.length === 0 && !state.proposing; // a proposal in the making is billed: wait for it
+  const idle = () => state.running.length === 0 && state.moved.length === 0 && !state.proposing; // a proposal in the making is billed: wait for it
+  const canStart = () => !drain() && mayStart(state, freeLanes().length) && (state.moved.length > 0 || nextStep(config, state).kind === 'experiment');
   for (;;) {
     show();
-    await condition(() => fatal !== undefined || finished.length > 0 || state.notesRecorded < state.steeringNotes.length
-      || (!drain() && laneFree(config, state) && nextStep(config, state).kind === 'experiment')
+    await condition(() => fatal !== undefined || finished.length > 0 || state.notesRecorded < state.steeringNotes.length || canStart()
       || (idle() && (drain() || nextStep(config, state).kind === 'end')));
     if (fatal !== undefined) throw fatal;
     if (finished.length > 0) {
@@ -195,11 +247,15 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       break;
     }
     if (idle() && drain()) {
+      ending = true;
+      leaseScope.cancel();
       await condition(allHandlersFinished);
       await continueAsNew<typeof researchRun>(input, state);
     }
-    if (!drain() && laneFree(config, state) && step.kind === 'experiment') start();
+    if (canStart()) start();
   }
+  ending = true;
+  leaseScope.cancel(); // the lanes go back to their workers
 
   state.phase = 'done';
   show();

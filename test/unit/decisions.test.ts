@@ -1,6 +1,6 @@
 import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
 import {
-  decide, effectiveExperiment, initialRunState, judge, laneFree, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
+  decide, effectiveExperiment, initialRunState, judge, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
   type RunState,
 } from '../../src/workflows/decisions.js';
 import { BASELINE } from '../../src/workflows/experiment.js';
@@ -83,19 +83,27 @@ describe('effectiveExperiment', () => {
 });
 
 describe('lanes', () => {
-  const lanes3 = config({ lanes: 3 });
-  test('the baseline runs alone; then up to `lanes` experiments at once, none while paused', () => {
-    expect(laneFree(lanes3, initialRunState())).toBe(true);
+  test('the baseline runs alone; then one experiment per free lane, none while paused', () => {
+    expect(mayStart(initialRunState(), 3)).toBe(true);
     const baselineRunning = startExperiment(initialRunState()).state;
-    expect(laneFree(lanes3, baselineRunning)).toBe(false);
+    expect(mayStart(baselineRunning, 2)).toBe(false);
     let s = after(makeRecord(0));
-    for (let i = 0; i < 3; i++) {
-      expect(laneFree(lanes3, s)).toBe(true);
-      s = startExperiment(s).state;
-    }
+    for (let i = 0; i < 3; i++) s = startExperiment(s).state;
     expect(s.running.map((r) => r.experiment)).toEqual([1, 2, 3]);
-    expect(laneFree(lanes3, s)).toBe(false);
-    expect(laneFree(lanes3, { ...after(makeRecord(0)), paused: true })).toBe(false);
+    expect(mayStart(s, 1)).toBe(true);
+    expect(mayStart(s, 0)).toBe(false);
+    expect(mayStart({ ...s, paused: true }, 1)).toBe(false);
+  });
+
+  test('an experiment whose lane died starts again, as it was, before any new one', () => {
+    const prepared = { proposal: BASELINE, costUsd: 0.5 };
+    let s = startExperiment({ ...after(makeRecord(0)), prepared }).state; // experiment 1
+    s = startExperiment(s).state; // experiment 2
+    s = moveExperiment(s, 1);
+    expect(s.running.map((r) => r.experiment)).toEqual([2]);
+    const { state: again, started } = startExperiment(s);
+    expect(started).toMatchObject({ experiment: 1, prepared, preparedUsd: 0.5 });
+    expect(again.nextExperiment).toBe(3);
   });
 
   test('maxExperiments counts the experiments started, so no lane starts one too many', () => {
@@ -117,8 +125,8 @@ describe('lanes', () => {
 
   test('a prepared proposal goes to the next experiment, and its cost is counted once', () => {
     const s = { ...after(makeRecord(0, { costUsd: 0 })), prepared: { proposal: BASELINE, costUsd: 0.25 }, costUsd: 0.25 };
-    const { state: running, prepared, started } = startExperiment(s);
-    expect(prepared?.costUsd).toBe(0.25);
+    const { state: running, started } = startExperiment(s);
+    expect(started.prepared?.costUsd).toBe(0.25);
     expect(running.prepared).toBeUndefined();
     // The experiment's row carries the prepared proposal's cost plus its own calls.
     const done = recordExperiment(running, makeRecord(started.experiment, { costUsd: 0.25 + 0.1 }));
