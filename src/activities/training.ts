@@ -14,7 +14,8 @@ export interface TrainInput {
   trainerDir: string;
   logFile: string;
   trainer: TrainerConfig;
-  /** The lane's GPU, when it has one: the trainer sees only that device. */
+  /** The lane it trains on, and the lane's GPU when it has one: the trainer sees only that device. */
+  lane?: string;
   gpu?: string;
 }
 
@@ -49,7 +50,8 @@ export async function train(input: TrainInput): Promise<TrainResult> {
 
   const [file, ...args] = parseCommandString(input.trainer.command);
   // Each attempt rewrites the log, so evaluate reads only the attempt that finished.
-  await writeFile(input.logFile, `# ${input.experimentId} attempt ${ctx.info.attempt}: ${input.trainer.command} (budget ${input.trainer.timeBudgetSeconds}s)\n`);
+  await writeFile(input.logFile, `# ${input.experimentId} attempt ${ctx.info.attempt} on ${input.lane ?? 'this host'} at ${new Date().toISOString()}: ` +
+    `${input.trainer.command} (budget ${input.trainer.timeBudgetSeconds}s)\n`);
   const started = Date.now();
   // Our own deadline, a little before the activity's start-to-close, so a hang becomes a crash row.
   const deadlineMs = Math.max(1_000, input.trainer.timeoutSeconds * 1000 - Math.min(30_000, input.trainer.timeoutSeconds * 100));

@@ -125,7 +125,7 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, { experiment: n, hypothesis, description, lane: lane.id });
   const trained = await trainer.train.executeWithOptions(
     { summary: `train ${name} on ${lane.id}: ${description} (${config.trainer.timeBudgetSeconds} s)` },
-    [{ experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${name}.log`, trainer: config.trainer, gpu: lane.gpu }],
+    [{ experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${name}.log`, trainer: config.trainer, lane: lane.id, gpu: lane.gpu }],
   );
 
   show('evaluate', hypothesis);

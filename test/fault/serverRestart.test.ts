@@ -45,7 +45,7 @@ describe('the dev server restarted mid-run on the same database', () => {
     await expectConsistentRun({ repo, tag, experiments: EXPERIMENTS, summary, records });
     // The experiment that trained across the restart finished on its first attempt.
     const log = await readFile(path.join(logsDir, 'exp-0001.log'), 'utf8');
-    expect(log.split('\n')[0]).toMatch(/ attempt 1: /);
+    expect(log.split('\n')[0]).toMatch(/ attempt 1 on /);
     expect(records[1].status).not.toBe('crash');
   }, 90_000);
 });
