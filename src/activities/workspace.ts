@@ -22,8 +22,8 @@ export interface PrepareLaneInput {
   /** The best commit and a ref on the remote that holds it. */
   bestCommit: string;
   bestRef: string;
-  /** This experiment's ref: a lane that died may have committed it already. */
-  experimentRef: string;
+  /** This experiment's ref, when a lane that died may have committed it already. */
+  experimentRef?: string;
 }
 
 /** An experiment's commit found on the remote, made by a lane that has since died. */
@@ -49,7 +49,7 @@ export async function prepareLane(input: PrepareLaneInput): Promise<{ paths: Lan
     await git.raw(['worktree', 'prune']);
     await git.raw(['worktree', 'add', '-f', '--detach', paths.worktree, input.bestCommit]);
   }
-  const made = await fetchRef(git, paths.remote, input.experimentRef);
+  const made = input.experimentRef && (await fetchRef(git, paths.remote, input.experimentRef));
   if (!made) return { paths };
   const [description, ...body] = (await git.raw(['log', '-1', '--format=%B', made])).trim().split('\n');
   const hypothesis = body.filter((line) => !line.startsWith(`${TRAILER}:`)).join('\n').trim();
@@ -148,6 +148,8 @@ export interface CommitInput {
   bestCommit: string;
   description: string;
   hypothesis: string;
+  /** Another lane may have pushed this experiment's commit before it died. */
+  restarted?: boolean;
 }
 
 /**
@@ -158,7 +160,7 @@ export interface CommitInput {
 export async function commit(input: CommitInput): Promise<{ commit: string; commitFull: string }> {
   const { paths } = input;
   const git = gitAt(paths.worktree);
-  let full = await fetchRef(git, paths.remote, input.experimentRef);
+  let full = input.restarted ? await fetchRef(git, paths.remote, input.experimentRef) : undefined;
   if (full) {
     await git.raw(['reset', '-q', '--hard', full]);
     return { commit: full.slice(0, 7), commitFull: full };

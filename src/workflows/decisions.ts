@@ -27,6 +27,8 @@ export interface InFlight extends RunningExperiment {
   prepared?: PreparedProposal;
   /** The cost of its prepared proposal, already counted when the proposal was made. */
   preparedUsd: number;
+  /** It lost its lane once: a lane that died may have pushed its commit. */
+  restarted?: boolean;
 }
 
 /** Everything the run carries across continue-as-new. Nothing in it grows with the number of experiments. */
@@ -115,7 +117,7 @@ export function moveExperiment(state: RunState, experiment: number): RunState {
   const lost = state.running.find((r) => r.experiment === experiment);
   if (!lost) return state;
   const { hypothesis: _h, description: _d, lane: _l, trainingStartedAt: _t, ...waiting } = lost;
-  return { ...state, running: state.running.filter((r) => r !== lost), moved: [...state.moved, waiting] };
+  return { ...state, running: state.running.filter((r) => r !== lost), moved: [...state.moved, { ...waiting, restarted: true }] };
 }
 
 /** The state after an experiment's record arrives: the one place the best, counts and cost change. */

@@ -49,6 +49,8 @@ export interface ExperimentInput {
   costBudgetUsd?: number;
   /** Made while another experiment trained; absent: this experiment asks the proposer itself. */
   prepared?: PreparedProposal;
+  /** It lost its lane before: its commit may be on the remote already. */
+  restarted?: boolean;
 }
 
 /** What the experiment measured; the run decides keep or revert on it. */
@@ -80,7 +82,7 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   const bestCommit = input.best?.commitFull ?? input.baseCommit;
   const bestRef = input.best ? experimentRef(config.tag, input.best.experiment) : `refs/heads/${branchOf(config.tag)}`;
   const { paths, existing } = await laneSteps.prepareLane.executeWithOptions({ summary: `lane ${lane.id} for ${name}` },
-    [{ config, laneId: lane.id, bestCommit, bestRef, experimentRef: experimentRef(config.tag, n) }]);
+    [{ config, laneId: lane.id, bestCommit, bestRef, experimentRef: input.restarted ? experimentRef(config.tag, n) : undefined }]);
   // A lane that died had committed this experiment already: it carries on from that commit.
   if (existing) proposal.current = { hypothesis: existing.hypothesis, description: existing.description, edits: [] };
 
@@ -117,7 +119,7 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   // The baseline gets an (empty) commit too, so every row has a commit carrying its experiment id.
   const committed = await laneSteps.commit.executeWithOptions({ summary: `commit ${name}: ${description}` }, [
     { paths, trainerDirRel: config.trainer.dir, editable: config.trainer.editable, experimentId, experimentRef: experimentRef(config.tag, n),
-      bestCommit, description, hypothesis },
+      bestCommit, description, hypothesis, restarted: input.restarted },
   ]);
 
   show('train', hypothesis);

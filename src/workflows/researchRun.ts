@@ -175,7 +175,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
         recent: state.recent, experimentsDone: state.experimentsDone, steeringNotes: state.steeringNotes.map((s) => s.note),
         programOverride: state.programOverride, lastCrashLog: state.lastCrashLog, inFlight: status().running.filter((r) => r.experiment !== n),
         costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - state.costUsd + next.started.preparedUsd,
-        prepared: next.started.prepared,
+        prepared: next.started.prepared, restarted: next.started.restarted,
       }],
     })).then((result) => ({ experiment: n, result }), (error: unknown) => ({ experiment: n, error, moved: !leases.has(leaseOf(held)) }))
       .then((done) => {
@@ -187,7 +187,22 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   const leaseOf = (held: { lane?: Lane }) => [...leases].find(([, l]) => l === held)?.[0] ?? -1;
 
   /** Keep or revert (compare-and-set against the best of now), then the results row. */
-  async function finish({ experiment: n, result, error, moved }: (typeof finished)[number]): Promise<void> {
+  /**
+   * The run's writes to the remote (the branch, results.tsv, steering.tsv), one after another in
+   * the order decided, while the next experiment already runs: it needs only the decision.
+   */
+  let writes: Promise<void> = Promise.resolve();
+  let pendingWrites = 0;
+  const write = (step: () => Promise<void>) => {
+    pendingWrites++;
+    writes = writes.then(step).catch((err: unknown) => {
+      fatal ??= err; // the steps retry until they succeed; what gets here cannot succeed
+    }).finally(() => {
+      pendingWrites--;
+    });
+  };
+
+  function finish({ experiment: n, result, error, moved }: (typeof finished)[number]): void {
     if (moved) {
       state = moveExperiment(state, n);
       return;
@@ -203,13 +218,16 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       record = { ...rest, experiment: n, experimentId: experimentId(runWorkflowId, n), status: decided,
         valBpb: outcome.kind === 'trained' ? outcome.valBpb : 0, error: result.error ?? reason };
     }
-    if (record.status === 'keep') {
-      await steps.keepOrRevert.executeWithOptions({ summary: `keep ${experimentName(n)}: ${record.description}` }, [{
-        config, experimentRef: experimentRef(config.tag, n), commitFull: record.commitFull, expectedBest: state.best?.commitFull ?? state.baseCommit!,
-      }]);
-    }
+    const expectedBest = state.best?.commitFull ?? state.baseCommit!;
     state = recordExperiment(state, record, result?.logTail);
-    await steps.recordResult.executeWithOptions({ summary: `results.tsv: ${experimentName(n)} ${record.status}` }, [{ config, record }]);
+    write(async () => {
+      if (record.status === 'keep') {
+        await steps.keepOrRevert.executeWithOptions({ summary: `keep ${experimentName(n)}: ${record.description}` }, [{
+          config, experimentRef: experimentRef(config.tag, n), commitFull: record.commitFull, expectedBest,
+        }]);
+      }
+      await steps.recordResult.executeWithOptions({ summary: `results.tsv: ${experimentName(n)} ${record.status}` }, [{ config, record }]);
+    });
     log.info('experiment done', { experiment: n, status: record.status, valBpb: record.valBpb });
   }
 
@@ -224,7 +242,8 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
 
   // Continue-as-new waits for the lanes to drain: then the state is all there is.
   const drain = () => workflowInfo().continueAsNewSuggested;
-  const idle = () => state.running.length === 0 && state.moved.length === 0 && !state.proposing; // a proposal in the making is billed: wait for it
+  // A proposal in the making is billed, and written results must be on the remote: both are waited for.
+  const idle = () => state.running.length === 0 && state.moved.length === 0 && !state.proposing && pendingWrites === 0;
   const canStart = () => !drain() && mayStart(state, freeLanes().length) && (state.moved.length > 0 || nextStep(config, state).kind === 'experiment');
   for (;;) {
     show();
@@ -232,13 +251,13 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       || (idle() && (drain() || nextStep(config, state).kind === 'end')));
     if (fatal !== undefined) throw fatal;
     if (finished.length > 0) {
-      await finish(finished.shift()!);
+      finish(finished.shift()!);
       continue;
     }
     if (state.notesRecorded < state.steeringNotes.length) {
-      const notes = state.steeringNotes.length;
-      await steps.recordSteering({ config, notes: state.steeringNotes });
-      state.notesRecorded = notes;
+      const notes = [...state.steeringNotes];
+      state.notesRecorded = notes.length;
+      write(() => steps.recordSteering({ config, notes }));
       continue;
     }
     const step = nextStep(config, state);
