@@ -16,14 +16,12 @@ import { applyEdits, EditRejectedError } from './applyEdits.js';
 import { excludeFromStatus, fetchRef, findExperimentCommit, gitAt, hasCommit, TRAILER } from './gitOps.js';
 import { resolveLanePaths, resolveRunPaths } from './runPaths.js';
 
-export interface PrepareLaneInput {
+/** Which lane, and the best commit it works from (with a ref on the remote that holds it). */
+export interface LaneInput {
   config: RunConfig;
   laneId: string;
-  /** The best commit and a ref on the remote that holds it. */
   bestCommit: string;
   bestRef: string;
-  /** This experiment's ref, when a lane that died may have committed it already. */
-  experimentRef?: string;
 }
 
 /** An experiment's commit found on the remote, made by a lane that has since died. */
@@ -33,11 +31,8 @@ export interface ExistingCommit {
   hypothesis: string;
 }
 
-/**
- * Gives the lane its own worktree (made once, from the remote), with the best commit at hand, and
- * the experiment's commit if a lane that died had made it already (its experiment then carries on from there).
- */
-export async function prepareLane(input: PrepareLaneInput): Promise<{ paths: LanePaths; existing?: ExistingCommit }> {
+/** The lane's own worktree, made once (from the remote), with the best commit at hand. Every lane step starts here. */
+async function laneWorktree(input: LaneInput): Promise<LanePaths> {
   const paths = resolveLanePaths(input.config, input.laneId);
   const git = gitAt(paths.repo);
   if (!(await hasCommit(git, input.bestCommit)) && !(await fetchRef(git, paths.remote, input.bestRef))) {
@@ -49,11 +44,21 @@ export async function prepareLane(input: PrepareLaneInput): Promise<{ paths: Lan
     await git.raw(['worktree', 'prune']);
     await git.raw(['worktree', 'add', '-f', '--detach', paths.worktree, input.bestCommit]);
   }
-  const made = input.experimentRef && (await fetchRef(git, paths.remote, input.experimentRef));
-  if (!made) return { paths };
+  return paths;
+}
+
+/**
+ * For an experiment that lost its lane: the commit a lane that died had pushed, if any (the
+ * experiment then carries on from there instead of asking for a new proposal).
+ */
+export async function prepareLane(input: LaneInput & { experimentRef: string }): Promise<ExistingCommit | undefined> {
+  const paths = await laneWorktree(input);
+  const git = gitAt(paths.repo);
+  const made = await fetchRef(git, paths.remote, input.experimentRef);
+  if (!made) return undefined;
   const [description, ...body] = (await git.raw(['log', '-1', '--format=%B', made])).trim().split('\n');
   const hypothesis = body.filter((line) => !line.startsWith(`${TRAILER}:`)).join('\n').trim();
-  return { paths, existing: { commitFull: made, description, hypothesis } };
+  return { commitFull: made, description, hypothesis };
 }
 
 export interface HypothesizeInput {
@@ -104,18 +109,18 @@ export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Pr
 }
 
 export interface EditInput {
-  paths: LanePaths;
-  editable: string[];
   /** Every edit starts from the best commit, which makes a retry idempotent. */
-  bestCommit: string;
+  lane: LaneInput;
+  editable: string[];
   proposal: Proposal;
 }
 
-/** Resets the worktree to the best commit, applies the edits, and checks that the result parses. */
+/** Resets the lane's worktree to the best commit, applies the edits, and checks that the result parses. */
 export async function edit(input: EditInput): Promise<void> {
-  const { paths } = input;
+  const paths = await laneWorktree(input.lane);
+  const { bestCommit } = input.lane;
   const git = gitAt(paths.worktree);
-  await git.raw(['reset', '--hard', input.bestCommit]);
+  await git.raw(['reset', '-q', '--hard', bestCommit]);
   const before: Record<string, string> = {};
   for (const p of input.editable) before[p] = await readFile(path.join(paths.trainerDir, p), 'utf8');
   let after: Record<string, string>;
@@ -132,24 +137,23 @@ export async function edit(input: EditInput): Promise<void> {
     const r = await execa('python3', ['-c', 'import ast,sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])', p], {
       cwd: paths.trainerDir, reject: false, all: true });
     if (r.exitCode !== 0) {
-      await git.raw(['reset', '--hard', input.bestCommit]);
+      await git.raw(['reset', '-q', '--hard', bestCommit]);
       throw ApplicationFailure.nonRetryable(`the edited ${p} does not parse:\n${r.all?.slice(-1500)}`, FAILURE.EditRejected);
     }
   }
 }
 
 export interface CommitInput {
-  paths: LanePaths;
-  trainerDirRel: string;
-  editable: string[];
+  lane: LaneInput;
   experimentId: string;
   /** Where the commit goes on the remote: `refs/autoresearch/<tag>/exp-NNNN`. */
   experimentRef: string;
-  bestCommit: string;
   description: string;
   hypothesis: string;
   /** Another lane may have pushed this experiment's commit before it died. */
   restarted?: boolean;
+  /** Whether edit left the change in the worktree (the baseline has none). */
+  edited: boolean;
 }
 
 /**
@@ -157,20 +161,22 @@ export interface CommitInput {
  * from a dead one, finds the commit already made (on the remote, or by its trailer since the best
  * commit) instead of committing twice.
  */
-export async function commit(input: CommitInput): Promise<{ commit: string; commitFull: string }> {
-  const { paths } = input;
+export async function commit(input: CommitInput): Promise<{ commit: string; commitFull: string; paths: LanePaths }> {
+  const paths = await laneWorktree(input.lane);
+  const { config, bestCommit } = input.lane;
   const git = gitAt(paths.worktree);
   let full = input.restarted ? await fetchRef(git, paths.remote, input.experimentRef) : undefined;
   if (full) {
     await git.raw(['reset', '-q', '--hard', full]);
-    return { commit: full.slice(0, 7), commitFull: full };
+    return { commit: full.slice(0, 7), commitFull: full, paths };
   }
-  full = await findExperimentCommit(git, input.experimentId, input.bestCommit);
+  full = await findExperimentCommit(git, input.experimentId, bestCommit);
   if (!full) {
-    await git.add(input.editable.map((p) => path.posix.join(input.trainerDirRel, p)));
+    if (!input.edited) await git.raw(['reset', '-q', '--hard', bestCommit]); // the baseline, or a restarted lane's fresh worktree
+    await git.add(config.trainer.editable.map((p) => path.posix.join(config.trainer.dir, p)));
     await git.raw(['commit', '--allow-empty', '-q', '-m', `${input.description}\n\n${input.hypothesis}\n\n${TRAILER}: ${input.experimentId}`]);
     full = (await git.revparse(['HEAD'])).trim();
   }
   await git.raw(['push', '-q', paths.remote, `${full}:${input.experimentRef}`]);
-  return { commit: full.slice(0, 7), commitFull: full };
+  return { commit: full.slice(0, 7), commitFull: full, paths };
 }

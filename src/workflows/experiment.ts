@@ -81,9 +81,10 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   });
   const bestCommit = input.best?.commitFull ?? input.baseCommit;
   const bestRef = input.best ? experimentRef(config.tag, input.best.experiment) : `refs/heads/${branchOf(config.tag)}`;
-  const { paths, existing } = await laneSteps.prepareLane.executeWithOptions({ summary: `lane ${lane.id} for ${name}` },
-    [{ config, laneId: lane.id, bestCommit, bestRef, experimentRef: input.restarted ? experimentRef(config.tag, n) : undefined }]);
-  // A lane that died had committed this experiment already: it carries on from that commit.
+  const laneInput = { config, laneId: lane.id, bestCommit, bestRef };
+  // A lane that died may have committed this experiment already: it then carries on from that commit.
+  const existing = input.restarted ? await laneSteps.prepareLane.executeWithOptions({ summary: `lane ${lane.id} takes over ${name}` },
+    [{ ...laneInput, experimentRef: experimentRef(config.tag, n) }]) : undefined;
   if (existing) proposal.current = { hypothesis: existing.hypothesis, description: existing.description, edits: [] };
 
   // hypothesize → edit, with a bounded repair loop: an edit that fails goes back to the proposer with the error.
@@ -105,7 +106,7 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
     }
     show('edit', proposal.current!.hypothesis);
     const edited = await proposal.ask(() => laneSteps.edit.executeWithOptions({ summary: `edit ${name}: ${proposal.current!.description}` },
-      [{ paths, editable: config.trainer.editable, bestCommit, proposal: proposal.current! }]).then(() => undefined));
+      [{ lane: laneInput, editable: config.trainer.editable, proposal: proposal.current! }]).then(() => undefined));
     if (edited) break;
     if (attempt >= config.proposer.maxRepairs) break;
   }
@@ -118,17 +119,20 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   show('commit', hypothesis);
   // The baseline gets an (empty) commit too, so every row has a commit carrying its experiment id.
   const committed = await laneSteps.commit.executeWithOptions({ summary: `commit ${name}: ${description}` }, [
-    { paths, trainerDirRel: config.trainer.dir, editable: config.trainer.editable, experimentId, experimentRef: experimentRef(config.tag, n),
-      bestCommit, description, hypothesis, restarted: input.restarted },
+    { lane: laneInput, experimentId, experimentRef: experimentRef(config.tag, n), description, hypothesis, restarted: input.restarted,
+      edited: n > 0 && !existing },
   ]);
+  const { paths } = committed;
 
   show('train', hypothesis);
   const parent = workflowInfo().parent;
-  if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, { experiment: n, hypothesis, description, lane: lane.id });
+  // Sent beside the train step, not before it: the run learns of it as the trainer starts.
+  const told = parent && getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, { experiment: n, hypothesis, description, lane: lane.id });
   const trained = await trainer.train.executeWithOptions(
     { summary: `train ${name} on ${lane.id}: ${description} (${config.trainer.timeBudgetSeconds} s)` },
     [{ experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${name}.log`, trainer: config.trainer, lane: lane.id, gpu: lane.gpu }],
   );
+  await told;
 
   show('evaluate', hypothesis);
   const evaluation = await laneSteps.evaluate.executeWithOptions({ summary: `evaluate ${name}` }, [trained]);
