@@ -14,24 +14,39 @@ export const TrainerSummarySchema = z.object({
 }).catchall(z.number());
 export type TrainerSummary = z.infer<typeof TrainerSummarySchema>;
 
+/** The nine keys of the original's summary block. */
+export const SUMMARY_KEYS: readonly string[] = Object.keys(TrainerSummarySchema.shape);
+
+/** At most this many keys beyond the nine are kept (the first ones printed), so the summary stays small. */
+export const MAX_EXTRA_METRICS = 32;
+
 export type SummaryParse = { ok: true; summary: TrainerSummary } | { ok: false; reason: string };
 
 /**
- * Parses the last `---` block of a trainer's output. `FAIL` anywhere after the last block start,
- * a missing block, or a NaN val_bpb is a failure with a reason (the experiment becomes a crash).
+ * Parses the last `---` block of a trainer's output. `FAIL` after the last block start (or anywhere,
+ * when there is no block), a missing block, or a NaN val_bpb is a failure with a reason (the
+ * experiment becomes a crash). Keys beyond the nine (names up to 64 characters) are kept up to MAX_EXTRA_METRICS.
  */
 export function parseSummary(output: string): SummaryParse {
-  const lines = output.split(/\r?\n/);
-  if (lines.some((l) => l.trim() === 'FAIL')) return { ok: false, reason: 'trainer printed FAIL' };
-  const start = lines.map((l) => l.trim()).lastIndexOf('---');
+  const lines = output.split(/\r?\n/).map((l) => l.trim());
+  const start = lines.lastIndexOf('---');
+  if (lines.slice(start + 1).includes('FAIL')) return { ok: false, reason: 'trainer printed FAIL' };
   if (start < 0) return { ok: false, reason: 'no summary block (a line "---" then "val_bpb: ...")' };
+  const known = new Set(SUMMARY_KEYS);
   const values: Record<string, number> = {};
+  let extra = 0;
   for (const line of lines.slice(start + 1)) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*):\s+(\S+)\s*$/.exec(line.trim());
+    const m = /^([A-Za-z_][A-Za-z0-9_]{0,63}):\s+(\S+)$/.exec(line);
     if (!m) continue;
-    const v = Number(m[2]);
+    const [, key, text] = m;
+    const v = Number(text);
     // A non-finite val_bpb must fail validation; other keys are informative only, so drop them.
-    if (Number.isFinite(v) || m[1] === 'val_bpb') values[m[1]] = v;
+    if (!Number.isFinite(v) && key !== 'val_bpb') continue;
+    if (!known.has(key) && !(key in values)) {
+      if (extra >= MAX_EXTRA_METRICS) continue;
+      extra++;
+    }
+    values[key] = v;
   }
   if (!('val_bpb' in values)) return { ok: false, reason: 'summary block has no val_bpb' };
   const parsed = TrainerSummarySchema.safeParse(values);

@@ -1,4 +1,4 @@
-import { parseSummary } from '../../src/activities/summary.js';
+import { MAX_EXTRA_METRICS, parseSummary } from '../../src/activities/summary.js';
 import { parseResults } from '../../src/report/parseResults.js';
 import { formatResultsRow, RESULTS_HEADER } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
@@ -33,6 +33,32 @@ describe('parseSummary', () => {
     expect(parseSummary('step 1 loss 3\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/no summary block/) });
     expect(parseSummary('---\ndepth: 8\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/no val_bpb/) });
     expect(parseSummary('---\nval_bpb: nan\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/val_bpb/) });
+  });
+});
+
+describe('parseSummary bounds and FAIL (issue 10)', () => {
+  test('keeps the nine summary keys and at most MAX_EXTRA_METRICS extra keys, however many the trainer prints', () => {
+    const extras = Array.from({ length: 25_000 }, (_, i) => `extra_${i}: ${i}.5`).join('\n');
+    const r = parseSummary(`${BLOCK}${extras}\n`);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const keys = Object.keys(r.summary);
+    expect(keys).toEqual(expect.arrayContaining(['val_bpb', 'training_seconds', 'total_seconds', 'peak_vram_mb', 'mfu_percent',
+      'total_tokens_M', 'num_steps', 'num_params_M', 'depth']));
+    expect(keys.length).toBe(9 + MAX_EXTRA_METRICS);
+    expect(r.summary.extra_0).toBe(0.5);
+    expect(JSON.stringify(r.summary).length).toBeLessThan(4_000);
+  });
+  test('a known key printed after many extras is still kept', () => {
+    const extras = Array.from({ length: 100 }, (_, i) => `extra_${i}: ${i}`).join('\n');
+    const r = parseSummary(`---\n${extras}\nval_bpb: 1.25\ndepth: 4\n`);
+    expect(r.ok && [r.summary.val_bpb, r.summary.depth]).toEqual([1.25, 4]);
+  });
+  test('FAIL counts only after the last block start, or when there is no block', () => {
+    expect(parseSummary('FAIL\nretrying\n---\nval_bpb: 1.5\n')).toEqual({ ok: true, summary: { val_bpb: 1.5 } });
+    expect(parseSummary('---\nval_bpb: 2.0\nFAIL\n---\nval_bpb: 1.5\n')).toEqual({ ok: true, summary: { val_bpb: 1.5 } });
+    expect(parseSummary('---\nval_bpb: 1.5\nFAIL\n')).toEqual({ ok: false, reason: 'trainer printed FAIL' });
+    expect(parseSummary('step 1\nFAIL\n')).toEqual({ ok: false, reason: 'trainer printed FAIL' });
   });
 });
 
