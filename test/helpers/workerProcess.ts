@@ -66,9 +66,13 @@ export function startWorkerProcess(opts: { address: string; logFile: string; env
     log,
     async waitUntilPolling(connection, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
+      let startedAt: number | undefined;
       while (Date.now() < deadline) {
         if (!isRunning()) throw new Error(`worker ${pid} exited before polling; its log:\n${log()}`);
-        if (await pollsAll(connection, pid)) return;
+        startedAt ??= /^worker: task queue/m.test(log()) ? Date.now() : undefined;
+        // The task queue lists the pollers of its root partition only: with several workers one may
+        // poll other partitions and never be listed. Once the worker says it runs, a few seconds suffice.
+        if (startedAt && ((await pollsAll(connection, pid)) || Date.now() - startedAt > 3_000)) return;
         await sleep(250);
       }
       throw new Error(`worker ${pid} did not poll "${TASK_QUEUE}" within ${timeoutMs} ms; its log:\n${log()}`);
