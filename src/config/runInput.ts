@@ -11,14 +11,70 @@ export const PriceSchema = z
   .strict();
 export type Price = z.infer<typeof PriceSchema>;
 
+/**
+ * Lexical POSIX normalisation (what `path.posix.normalize` does, without a trailing slash): this
+ * module is bundled into the workflow sandbox, so it cannot use node:path.
+ */
+export function normalizePosixPath(p: string): string {
+  const absolute = p.startsWith('/');
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
+    else if (part === '..' && absolute) continue; // "/.." is "/"
+    else out.push(part);
+  }
+  const joined = out.join('/');
+  return absolute ? `/${joined}` : joined || '.';
+}
+
+/** Why `p` (already normalised) is not a plain relative path inside its directory, or undefined when it is. */
+function relativePathProblem(p: string, { allowDot = false } = {}): string | undefined {
+  if (p.startsWith('/')) return 'must be a relative path, not absolute';
+  if (p === '..' || p.startsWith('../')) return 'must stay inside its directory (no "..")';
+  if (p === '.' && !allowDot) return 'must name a file, not the directory itself';
+  if (p.split('/').includes('.git')) return 'must not be inside .git';
+  if (/[\x00-\x1f\x7f]/.test(p)) return 'must not contain control characters';
+  return undefined;
+}
+
+/** A string field holding a relative path: normalised, and refused (naming the field) when it leaves its directory. */
+function relativePath(options: { allowDot?: boolean } = {}) {
+  return z.string().min(1).transform((raw, ctx) => {
+    const p = normalizePosixPath(raw);
+    const problem = relativePathProblem(p, options);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: `${problem}: "${raw}"` });
+      return z.NEVER;
+    }
+    return p;
+  });
+}
+
+/**
+ * Why `name` is not a valid component of a git ref name (the rules of `git check-ref-format` for one
+ * component; a lone "@", which git refuses only as a whole ref name, is refused too), or undefined when it is.
+ */
+export function refComponentProblem(name: string): string | undefined {
+  if (name === '') return 'must not be empty';
+  if (name === '@') return 'must not be "@"';
+  if (name.startsWith('.')) return 'must not start with "."';
+  if (name.endsWith('.')) return 'must not end with "."';
+  if (name.endsWith('.lock')) return 'must not end with ".lock"';
+  if (name.includes('..')) return 'must not contain ".."';
+  if (name.includes('@{')) return 'must not contain "@{"';
+  if (/[\x00-\x20\x7f~^:?*[\\/]/.test(name)) return 'must not contain spaces, control characters or any of ~ ^ : ? * [ \\ /';
+  return undefined;
+}
+
 export const TrainerConfigSchema = z
   .object({
     /** Trainer directory inside the repo. */
-    dir: z.string().min(1).default('trainer'),
+    dir: relativePath({ allowDot: true }).default('trainer'),
     /** Shell-free command line, run in `dir`. */
-    command: z.string().min(1).default('uv run train.py'),
-    /** Files the agent may change, relative to `dir`. */
-    editable: z.array(z.string().min(1)).min(1).default(['train.py']),
+    command: z.string().refine((c) => c.trim() !== '', 'must not be blank').default('uv run train.py'),
+    /** Files the agent may change, relative to `dir` (normalised: `./train.py` is `train.py`; duplicates dropped). */
+    editable: z.array(relativePath()).min(1).transform((files) => [...new Set(files)]).default(['train.py']),
     /** Training budget handed to the trainer (AUTORESEARCH_TIME_BUDGET). */
     timeBudgetSeconds: z.number().positive().max(86_400).default(300),
     /** Hard limit of the train activity (start-to-close). */
@@ -28,7 +84,15 @@ export const TrainerConfigSchema = z
     /** Extra environment for the trainer (the API key never goes here). */
     env: z.record(z.string(), z.string()).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.timeBudgetSeconds >= t.timeoutSeconds) {
+      ctx.addIssue({
+        code: 'custom', path: ['timeBudgetSeconds'],
+        message: `must be below trainer.timeoutSeconds (${t.timeBudgetSeconds} >= ${t.timeoutSeconds}): every experiment would time out`,
+      });
+    }
+  });
 
 export const ProposerConfigSchema = z
   .object({
@@ -53,7 +117,11 @@ export const RunInputSchema = z
     /** Run name: branch `autoresearch/<tag>`. */
     tag: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_", "-" (max 64), starting with a letter or digit'),
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_", "-" (max 64), starting with a letter or digit')
+      .superRefine((tag, ctx) => {
+        const problem = refComponentProblem(tag);
+        if (problem) ctx.addIssue({ code: 'custom', message: `not a valid git ref name: ${problem}` });
+      }),
     /** Git repository holding the trainer (absolute path on the worker; default: this project). */
     repo: z.string().min(1).optional(),
     /** Where the run keeps its worktree, results.tsv and logs (default `<repo>/.autoresearch/runs/<tag>`). */
@@ -63,7 +131,7 @@ export const RunInputSchema = z
     /** Stop after this many experiments (baseline included); default: until stopped. */
     maxExperiments: z.number().int().positive().optional(),
     /** Research direction file, relative to the repo. */
-    program: z.string().min(1).default('program.md'),
+    program: relativePath().default('program.md'),
     /** Base commit or branch the run starts from (default: the repo's HEAD). */
     base: z.string().min(1).optional(),
     /** Experiments at once, one per free lane (a GPU, or a CPU slot). */
