@@ -40,11 +40,16 @@ export async function prepareRun(config: RunConfig): Promise<{ paths: RunPaths; 
     })).trim();
     await git.raw(['push', '-q', paths.remote, `${baseCommit}:refs/heads/${paths.branch}`]);
   }
-  const tree = await git.raw(['ls-tree', '-r', '--name-only', baseCommit, '--', config.trainer.dir]);
+  const tree = await git.raw(['ls-tree', '-r', '-z', baseCommit, '--', config.trainer.dir]);
   if (!tree.trim()) throw invalidInput(`trainer.dir: ${config.trainer.dir} does not exist in ${paths.repo} at ${baseCommit.slice(0, 7)}`);
-  const files = new Set(tree.split('\n'));
+  // `<mode> <type> <object>\t<path>` per entry: an editable file must be a plain file (120000 is a
+  // symlink, whose edits would be written wherever it points; 160000 a submodule).
+  const modes = new Map(tree.split('\0').filter(Boolean).map((entry) => [entry.slice(entry.indexOf('\t') + 1), entry.split(' ')[0]]));
   for (const file of config.trainer.editable) {
-    if (!files.has(path.posix.join(config.trainer.dir, file))) throw invalidInput(`trainer.editable: ${file} does not exist in ${config.trainer.dir}`);
+    const mode = modes.get(path.posix.join(config.trainer.dir, file));
+    if (!mode) throw invalidInput(`trainer.editable: ${file} does not exist in ${config.trainer.dir}`);
+    if (mode === '120000') throw invalidInput(`trainer.editable: ${file} is a symlink in ${config.trainer.dir}; an editable file must be a plain file`);
+    if (mode !== '100644' && mode !== '100755') throw invalidInput(`trainer.editable: ${file} is not a plain file in ${config.trainer.dir} (mode ${mode})`);
   }
   return { paths, baseCommit };
 }
