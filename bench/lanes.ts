@@ -22,7 +22,7 @@ import { createOfflineProposer } from '../src/proposers/offline.js';
 import { startDevServer, type DevServer } from '../src/temporal/devServer.js';
 import { researchRun } from '../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../test/helpers/fixtureRepo.js';
-import { startWorkerProcess } from '../test/helpers/workerProcess.js';
+import { killAllWorkerProcesses, startWorkerProcess } from '../test/helpers/workerProcess.js';
 
 Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error },
   telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
@@ -36,14 +36,14 @@ const workerConnection = await NativeConnection.connect({ address: server.addres
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** When each experiment's trainer started and ended, from the log headers and exit lines of a run. */
-async function trainerSpans(repo: string, tag: string): Promise<{ start: number; end: number }[]> {
+async function trainerSpans(repo: string, tag: string): Promise<{ start: number; end: number; lane: string }[]> {
   const logs = path.join(repo, '.autoresearch', 'runs', tag, 'logs');
   const spans = [];
   for (const file of (await readdir(logs)).filter((f) => f.endsWith('.log')).sort()) {
     const text = await readFile(path.join(logs, file), 'utf8');
-    const start = Date.parse(/ at (\S+): /.exec(text.split('\n')[0])![1]);
+    const [, lane, at] = / on (\S+) at (\S+): /.exec(text.split('\n')[0])!;
     const seconds = Number(/# exit \S+ after ([\d.]+)s/.exec(text)![1]);
-    spans.push({ start, end: start + seconds * 1000 });
+    spans.push({ start: Date.parse(at), end: Date.parse(at) + seconds * 1000, lane });
   }
   return spans.sort((a, b) => a.start - b.start);
 }
@@ -62,7 +62,12 @@ async function scaling(): Promise<void> {
     await client.workflow.execute(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input] });
     // After the baseline (which runs alone): experiments per second until the last trainer ends.
     const spans = (await trainerSpans(repo, tag)).slice(1);
-    throughput[k] = spans.length / ((Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start))) / 1000);
+    const wall = (Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start))) / 1000;
+    throughput[k] = spans.length / wall;
+    const lanesUsed = new Map<string, number>();
+    for (const span of spans) lanesUsed.set(span.lane, (lanesUsed.get(span.lane) ?? 0) + 1);
+    const perLaneCount = [...lanesUsed].map(([lane, n]) => `${lane}: ${n}`).join(', ');
+    console.log(`  k=${k}: ${spans.length} experiments in ${wall.toFixed(1)} s (${perLaneCount})`);
     await Promise.all(workers.map((w) => w.stop()));
   }
   for (const k of [1, 2, 4]) {
@@ -162,6 +167,7 @@ try {
     else throw new Error(`unknown part "${part}" (scaling, efficiency, overhead)`);
   }
 } finally {
+  await killAllWorkerProcesses();
   await workerConnection.close();
   await connection.close();
   await server.stop();
