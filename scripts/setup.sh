@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, each step skipped when already done:
-# npm packages, the Temporal CLI (built with `go install` when not on PATH), uv, and the trainer's
-# Python environment (PyTorch). Slow downloads and builds are cached in $AUTORESEARCH_CACHE_HOME
+# npm packages, bubblewrap (the trainer's sandbox: Debian's package, as root; never fatal), the
+# Temporal CLI (built with `go install` when not on PATH), uv, and the trainer's Python environment
+# (PyTorch). Slow downloads and builds are cached in $AUTORESEARCH_CACHE_HOME
 # (default ~/.cache/autoresearch), outside the clone, so a second set-up takes seconds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,6 +24,9 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 else
   echo "up to date"
 fi
+
+step "bubblewrap (the trainer's sandbox)"
+bash scripts/install-bubblewrap.sh || true
 
 step "Temporal CLI"
 bash temporal/install.sh

@@ -1,5 +1,5 @@
 import { open, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 
 /**
  * The trainer runs in its own process group so the whole tree (uv, python, dataloader workers) can
@@ -58,5 +58,73 @@ export async function readTail(file: string, maxBytes: number): Promise<string> 
     return buffer.toString('utf8');
   } finally {
     await handle.close();
+  }
+}
+
+/** A trainer's log never grows past this: past it, the middle is cut and the start and the end are kept. */
+export const TRAINER_LOG_CAP_BYTES = 64 * 1024 * 1024;
+/** What is kept of the start: the header line, the trainer's configuration and its first steps. */
+const LOG_HEAD_BYTES = 256 * 1024;
+
+/**
+ * The trainer's log file, capped: output is appended until the file passes `capBytes`; then
+ * everything between the first `headBytes` and the last half of the cap is cut out (at line
+ * boundaries) and a line says how much. The summary block is at the end, so it is always kept, and
+ * the file never holds more than the cap. Writes are synchronous and in the order they arrive.
+ */
+export class CappedLog {
+  private readonly fd: number;
+  private size: number;
+  private cut = 0;
+  private markerBytes = 0;
+  private closed = false;
+  private headEnd: number | undefined;
+  private readonly head: number;
+
+  constructor(readonly file: string, private readonly capBytes = TRAINER_LOG_CAP_BYTES, headBytes = LOG_HEAD_BYTES) {
+    this.fd = openSync(file, 'r+');
+    this.size = fstatSync(this.fd).size;
+    this.head = Math.min(headBytes, Math.floor(capBytes / 4));
+  }
+
+  write(chunk: Buffer): void {
+    if (this.closed) return; // output that arrives after the trainer's end is not logged
+    writeSync(this.fd, chunk, 0, chunk.length, this.size);
+    this.size += chunk.length;
+    if (this.size > this.capBytes) this.compact();
+  }
+
+  /** Bytes cut out so far. */
+  get cutBytes(): number {
+    return this.cut;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+
+  private compact(): void {
+    // The head ends at a line end, so the marker starts a line of its own; it is found once and stays.
+    if (this.headEnd === undefined) {
+      const headBuf = Buffer.alloc(Math.min(this.head, this.size));
+      readSync(this.fd, headBuf, 0, headBuf.length, 0);
+      this.headEnd = headBuf.lastIndexOf(0x0a) + 1 || headBuf.length;
+    }
+    const headEnd = this.headEnd;
+    const keep = Math.floor(this.capBytes / 2);
+    const tail = Buffer.alloc(Math.min(keep, this.size - headEnd));
+    readSync(this.fd, tail, 0, tail.length, this.size - tail.length);
+    const lineStart = tail.indexOf(0x0a) + 1; // the tail starts at a whole line when it has one
+    const kept = lineStart > 0 && lineStart < tail.length ? tail.subarray(lineStart) : tail;
+    this.cut += this.size - headEnd - this.markerBytes - kept.length;
+    const marker = Buffer.from(`# ... log capped at ${this.capBytes} bytes: ${this.cut} bytes of trainer output cut here; the end follows ...\n`);
+    // An earlier marker lies inside the cut region (the cut is at least a quarter of the cap) and is replaced.
+    this.markerBytes = marker.length;
+    writeSync(this.fd, marker, 0, marker.length, headEnd);
+    writeSync(this.fd, kept, 0, kept.length, headEnd + marker.length);
+    this.size = headEnd + marker.length + kept.length;
+    ftruncateSync(this.fd, this.size);
   }
 }

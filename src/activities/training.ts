@@ -6,8 +6,9 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { TrainerConfig } from '../config/runInput.js';
 import { FAILURE } from '../definitions.js';
 import { parseSummary, type TrainerSummary } from './summary.js';
-import { killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
+import { CappedLog, killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { trainerEnv } from './trainerEnv.js';
+import { findExecutable, sandboxed, sandboxStatus, unsandboxedWarning } from './sandbox.js';
 
 export interface TrainInput {
   experimentId: string;
@@ -49,9 +50,21 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   if (stray) ctx.log.warn('ended a stray trainer left by an earlier attempt', { pgid: stray });
 
   const [file, ...args] = parseCommandString(input.trainer.command);
+  const env = trainerEnv(input);
+  // Found here, not by execvp: inside the sandbox a missing command would be bwrap's exit 1, a crash row.
+  if (!(await findExecutable(file, env.PATH ?? '', input.trainerDir))) {
+    throw ApplicationFailure.nonRetryable(`trainer.command: "${file}" not found on the worker's PATH (cwd ${input.trainerDir})`, FAILURE.TrainerConfig);
+  }
+  const sandbox = await sandboxStatus();
+  const warning = unsandboxedWarning(sandbox);
+  if (warning) ctx.log.warn(warning);
+  const command = sandbox.available
+    ? await sandboxed(sandbox.bwrap, { file, args, trainerDir: input.trainerDir, editable: input.trainer.editable, env })
+    : { file, args, env };
   // Each attempt rewrites the log, so evaluate reads only the attempt that finished.
   await writeFile(input.logFile, `# ${input.experimentId} attempt ${ctx.info.attempt} on ${input.lane ?? 'this host'} at ${new Date().toISOString()}: ` +
-    `${input.trainer.command} (budget ${input.trainer.timeBudgetSeconds}s)\n`);
+    `${input.trainer.command} (budget ${input.trainer.timeBudgetSeconds}s${sandbox.available ? ', sandboxed' : ', no sandbox'})\n`);
+  const log = new CappedLog(input.logFile);
   const started = Date.now();
   // Our own deadline, a little before the activity's start-to-close, so a hang becomes a crash row.
   const deadlineMs = Math.max(1_000, input.trainer.timeoutSeconds * 1000 - Math.min(30_000, input.trainer.timeoutSeconds * 100));
@@ -60,28 +73,31 @@ export async function train(input: TrainInput): Promise<TrainResult> {
 
   let child;
   try {
-    child = execa(file, args, {
+    child = execa(command.file, command.args, {
       cwd: input.trainerDir,
-      env: trainerEnv(input),
+      env: command.env,
       extendEnv: false,
       detached: true, // its own process group
       stdin: 'ignore',
-      stdout: ['pipe', { file: input.logFile, append: true }],
-      stderr: ['pipe', { file: input.logFile, append: true }],
+      stdout: 'pipe',
+      stderr: 'pipe',
       reject: false,
       buffer: false,
     });
   } catch (err) {
+    log.close();
     throw ApplicationFailure.nonRetryable(`trainer.command could not start: ${(err as Error).message}`, FAILURE.TrainerConfig);
   }
   const pgid = child.pid;
   if (pgid) await recordGroup(input.logFile, pgid);
-  const remember = (chunk: Buffer) => {
-    const lines = chunk.toString().split('\n').filter((l) => l.trim());
+  // stdout and stderr go to the log in the order they arrive, through the cap.
+  const onOutput = (chunk: Buffer) => {
+    log.write(chunk);
+    const lines = chunk.subarray(-4096).toString().split('\n').filter((l) => l.trim());
     if (lines.length) lastLine = lines[lines.length - 1].slice(0, 200);
   };
-  child.stdout?.on('data', remember);
-  child.stderr?.on('data', remember);
+  child.stdout?.on('data', onOutput);
+  child.stderr?.on('data', onOutput);
 
   const stopGroup = () => {
     if (!pgid) return;
@@ -107,6 +123,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     }
     if (pgid) killGroup(pgid); // anything the trainer left running in its group
     const seconds = (Date.now() - started) / 1000;
+    log.close();
     await appendFile(input.logFile, `\n# exit ${result.exitCode ?? result.signal} after ${seconds.toFixed(1)}s${timedOut ? ' (timed out: killed)' : ''}\n`);
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
     return { exitCode: result.exitCode ?? null, signal: result.signal ?? undefined, timedOut, seconds, logFile: input.logFile };
@@ -114,6 +131,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     clearInterval(beat);
     clearTimeout(deadline);
     ctx.cancellationSignal.removeEventListener('abort', onCancel);
+    log.close();
     await rm(pgidFileOf(input.logFile), { force: true });
   }
 }
