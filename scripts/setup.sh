@@ -26,7 +26,7 @@ else
 fi
 
 step "bubblewrap (the trainer's sandbox)"
-bash scripts/install-bubblewrap.sh || true
+bash scripts/install-debian-package.sh --optional "trainers will run without a sandbox (see README)" bwrap bubblewrap
 
 step "Temporal CLI"
 bash temporal/install.sh

@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-bash scripts/install-chromium.sh
-bash scripts/install-docker-compose.sh   # optional: `docker-compose config` in test/unit/dockerCompose.test.ts
+bash scripts/install-debian-package.sh chromium chromium fonts-dejavu-core   # the report's PNG and the browser tests
+bash scripts/install-debian-package.sh --optional "test/unit/dockerCompose.test.ts skips its docker-compose config part" docker-compose docker-compose
 source scripts/env.sh
 if [[ $# -eq 0 ]]; then
   printf '\033[1m== lint (eslint)\033[0m\n'

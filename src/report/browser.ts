@@ -18,7 +18,7 @@ export const CHROMIUM_ARGS = [
 /** Bounds every browser step, so a wedged Chromium fails instead of hanging. */
 export const BROWSER_TIMEOUT_MS = 30_000;
 
-export const INSTALL_HINT = 'install it with `bash scripts/install-chromium.sh` or set CHROMIUM_PATH';
+export const INSTALL_HINT = 'install it with `bash scripts/install-debian-package.sh chromium chromium` or set CHROMIUM_PATH';
 
 /** Chromium or playwright-core is not there; the caller decides whether that is fatal. */
 export class ChromiumMissingError extends Error {

@@ -131,7 +131,7 @@ describe('npm run report', () => {
     const out = join(dir, 'no-chromium');
     const result = await runCli([SAMPLE, '--out', out], { CHROMIUM_PATH: join(dir, 'no-such-chromium') });
     expect(result.exitCode).toBe(0);
-    expect(result.stderr).toMatch(/^warning: chart\.png skipped: Chromium not found at .*no-such-chromium; install it with `bash scripts\/install-chromium\.sh`/);
+    expect(result.stderr).toMatch(/^warning: chart\.png skipped: Chromium not found at .*no-such-chromium; install it with `bash scripts\/install-debian-package\.sh chromium chromium`/);
     expect(result.stdout).toContain(`wrote ${join(out, 'report.html')}`);
     expect(result.stdout).not.toContain('chart.png');
   });

@@ -5,7 +5,7 @@
  *   service has an image or a build that exists, the worker is built from the Dockerfile with an
  *   NVIDIA GPU reservation, every TEMPORAL_ADDRESS names the server's service and port, named volumes
  *   are declared, depends_on names services that exist). Broken copies of the file must fail it.
- * - `docker-compose config` (or `docker compose config`) when installed (scripts/install-docker-compose.sh
+ * - `docker-compose config` (or `docker compose config`) when installed (scripts/install-debian-package.sh
  *   installs Debian's package in the test command): Compose's own validation, which needs no engine.
  */
 import { spawnSync } from 'node:child_process';
@@ -217,7 +217,7 @@ function composeCommand(): string[] | null {
 const compose = composeCommand();
 if (!compose) {
   console.warn('skipping `docker-compose config`: neither docker-compose nor the docker compose plugin is installed '
-    + '(scripts/install-docker-compose.sh installs Debian\'s docker-compose as root); the schema test ran');
+    + '(scripts/install-debian-package.sh installs Debian\'s docker-compose as root); the schema test ran');
 }
 const composeConfig = (file: string) => {
   // The user's shell variables are not CI's: the defaults written in the file are what is checked.
