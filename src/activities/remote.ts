@@ -12,7 +12,7 @@ import type { RunConfig } from '../config/runInput.js';
 import {
   FAILURE, formatResultsRow, oneLine, RESULTS_HEADER, resultsRef, STEERING_FILE, type ExperimentRecord, type RunPaths, type SteeringNote,
 } from '../definitions.js';
-import { excludeFromStatus, fetchRef, gitAt } from './gitOps.js';
+import { clearStaleLocks, excludeFromStatus, fetchRef, gitAt } from './gitOps.js';
 import { resolveRunPaths } from './runPaths.js';
 
 const invalidInput = (message: string) => ApplicationFailure.nonRetryable(message, FAILURE.InvalidRunInput);
@@ -23,6 +23,7 @@ const invalidInput = (message: string) => ApplicationFailure.nonRetryable(messag
  */
 export async function prepareRun(config: RunConfig): Promise<{ paths: RunPaths; baseCommit: string }> {
   const paths = resolveRunPaths(config);
+  await clearStaleLocks(paths.repo); // a git killed mid-command (SIGKILL) leaves its locks behind
   if (!existsSync(paths.repo)) throw invalidInput(`repo: ${paths.repo} does not exist`);
   const git = gitAt(paths.repo);
   if (!(await git.checkIsRepo())) throw invalidInput(`repo: ${paths.repo} is not a git repository`);
@@ -69,6 +70,7 @@ export interface KeepInput {
  */
 export async function keepOrRevert(input: KeepInput): Promise<void> {
   const paths = resolveRunPaths(input.config);
+  await clearStaleLocks(paths.repo); // a git killed mid-command (SIGKILL) leaves its locks behind
   const git = gitAt(paths.repo);
   const branchRef = `refs/heads/${paths.branch}`;
   if ((await fetchRef(git, paths.remote, branchRef)) === input.commitFull) return; // a retry after the push
@@ -98,6 +100,7 @@ export async function recordSteering(input: { config: RunConfig; notes: Steering
  */
 async function updateResults(config: RunConfig, change: (files: Map<string, string>) => Map<string, string> | undefined) {
   const paths = resolveRunPaths(config);
+  await clearStaleLocks(paths.repo); // a git killed mid-command (SIGKILL) leaves its locks behind
   const git = gitAt(paths.repo);
   const ref = resultsRef(config.tag);
   const parent = await fetchRef(git, paths.remote, ref);
