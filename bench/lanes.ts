@@ -19,7 +19,7 @@ import { createActivities } from '../src/activities/index.js';
 import { createWorker } from '../src/createWorker.js';
 import { TASK_QUEUE } from '../src/definitions.js';
 import { createOfflineProposer } from '../src/proposers/offline.js';
-import { startDevServer, type DevServer } from '../src/temporal/devServer.js';
+import { startDevServer } from '../src/temporal/devServer.js';
 import { researchRun } from '../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../test/helpers/fixtureRepo.js';
 import { killAllWorkerProcesses, startWorkerProcess } from '../test/helpers/workerProcess.js';

@@ -122,6 +122,8 @@ export async function edit(input: EditInput): Promise<void> {
   const { bestCommit } = input.lane;
   const git = gitAt(paths.worktree);
   await git.raw(['reset', '-q', '--hard', bestCommit]);
+  // What an earlier experiment left untracked (a module that shadows the harness, say) goes too; ignored files (.venv) stay.
+  await git.raw(['clean', '-q', '-f', '-d', '--', input.lane.config.trainer.dir]);
   const before: Record<string, string> = {};
   for (const p of input.editable) before[p] = await readFile(path.join(paths.trainerDir, p), 'utf8');
   let after: Record<string, string>;
