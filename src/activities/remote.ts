@@ -6,7 +6,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { RunConfig } from '../config/runInput.js';
 import {
@@ -112,18 +111,13 @@ async function updateResults(config: RunConfig, change: (files: Map<string, stri
   }
   const changed = change(files);
   if (changed) {
-    const entries = await Promise.all([...changed].map(async ([name, text]) => `100644 blob ${await gitWithInput(paths.repo, ['hash-object', '-w', '--stdin'], text)}\t${name}`));
-    const tree = await gitWithInput(paths.repo, ['mktree'], entries.join('\n') + '\n');
+    const entries = await Promise.all([...changed].map(async ([name, text]) => `100644 blob ${(await git.raw(['hash-object', '-w', '--stdin'], text)).trim()}\t${name}`));
+    const tree = (await git.raw(['mktree'], entries.join('\n') + '\n')).trim();
     const commit = (await git.raw(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', `results of ${config.tag}`])).trim();
     await git.raw(['push', '-q', `--force-with-lease=${ref}:${parent ?? ''}`, paths.remote, `${commit}:${ref}`]);
   }
   await mkdir(paths.workDir, { recursive: true });
   for (const [name, text] of changed ?? files) await writeAtomically(path.join(paths.workDir, name), text);
-}
-
-/** simple-git gives no stdin: the plumbing commands that read theirs run as a child process. */
-async function gitWithInput(repo: string, args: string[], input: string): Promise<string> {
-  return (await execa('git', args, { cwd: repo, input })).stdout.trim();
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {
