@@ -105,6 +105,9 @@ export function experimentId(runWorkflowId: string, experiment: number): string 
 export const branchOf = (tag: string) => `autoresearch/${tag}`;
 /** Every experiment's commit, kept or not, stays reachable on the remote under this ref. */
 export const experimentRef = (tag: string, experiment: number) => `refs/autoresearch/${tag}/${experimentName(experiment)}`;
+/** A ref on the remote that holds the best commit: the best experiment's, or the run's branch (the base commit) until one is kept. */
+export const bestRefOf = (tag: string, best: Pick<BestResult, 'experiment'> | undefined) =>
+  best ? experimentRef(tag, best.experiment) : `refs/heads/${branchOf(tag)}`;
 /** A commit whose tree holds results.tsv and steering.tsv: the results travel with the remote. */
 export const resultsRef = (tag: string) => `refs/autoresearch/${tag}/results`;
 

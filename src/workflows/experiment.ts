@@ -9,7 +9,7 @@ import type { RunConfig } from '../config/runInput.js';
 import type { Proposal } from '../proposers/proposal.js';
 import type { Usage } from '../proposers/context.js';
 import {
-  applicationFailureOf, branchOf, experimentName, experimentRef, experimentTrainingSignal, FAILURE, NON_RETRYABLE, REPAIRABLE,
+  applicationFailureOf, bestRefOf, experimentName, experimentRef, experimentTrainingSignal, FAILURE, NON_RETRYABLE, REPAIRABLE,
   type BestResult, type ExperimentRecord, type FailureType, type Lane, type RunningExperiment,
 } from '../definitions.js';
 import { worstCaseCallUsd, type Outcome, type PreparedProposal } from './decisions.js';
@@ -80,7 +80,7 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
     retry: { initialInterval: '5 seconds', maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
   });
   const bestCommit = input.best?.commitFull ?? input.baseCommit;
-  const bestRef = input.best ? experimentRef(config.tag, input.best.experiment) : `refs/heads/${branchOf(config.tag)}`;
+  const bestRef = bestRefOf(config.tag, input.best);
   const laneInput = { config, laneId: lane.id, bestCommit, bestRef };
   // A lane that died may have committed this experiment already: it then carries on from that commit.
   const existing = input.restarted ? await laneSteps.prepareLane.executeWithOptions({ summary: `lane ${lane.id} takes over ${name}` },

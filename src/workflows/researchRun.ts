@@ -11,7 +11,7 @@ import {
 import { parseRunInput, pipelineOf, type RunInput } from '../config/runInput.js';
 import { priceFor } from '../proposers/cost.js';
 import {
-  applicationFailureOf, experimentId, experimentName, experimentRef, experimentTrainingSignal, FAILURE, isRunFatal, laneGrantedSignal,
+  applicationFailureOf, bestRefOf, experimentId, experimentName, experimentRef, experimentTrainingSignal, FAILURE, isRunFatal, laneGrantedSignal,
   leaseQueue, MAX_NOTE_CHARS, MAX_NOTES, MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, pauseSignal, REPAIRABLE, resultsQuery, resumeSignal,
   setProgramUpdate, statusQuery, steerUpdate, stopSignal, type ExperimentRecord, type FailureType, type Lane, type RunStatus, type RunSummary,
 } from '../definitions.js';
@@ -142,7 +142,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     try {
       const made = await proposer.hypothesize.executeWithOptions({ summary: `hypothesize ${experimentName(state.nextExperiment)} ahead` }, [{
         experiment: state.nextExperiment, config, bestCommit: best?.commitFull ?? state.baseCommit!,
-        bestRef: best ? experimentRef(config.tag, best.experiment) : `refs/heads/${state.paths!.branch}`, programOverride: state.programOverride,
+        bestRef: bestRefOf(config.tag, best), programOverride: state.programOverride,
         recent: state.recent, experimentsDone: state.experimentsDone, best, lastCrashLog: state.lastCrashLog,
         steeringNotes: state.steeringNotes.map((n) => n.note), inFlight: status().running,
       }]);
