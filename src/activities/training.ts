@@ -18,6 +18,8 @@ export interface TrainInput {
   /** The lane it trains on, and the lane's GPU when it has one: the trainer sees only that device. */
   lane?: string;
   gpu?: string;
+  /** The run's base commit: the harness and every non-editable file must match it. */
+  baseCommit?: string;
 }
 
 export interface TrainResult {
@@ -137,7 +139,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
 }
 
 /** A failed evaluation carries the end of the log, for the proposer's next attempt (on any host). */
-export type Evaluation = { ok: true; summary: TrainerSummary } | { ok: false; reason: string; logTail: string };
+export type Evaluation = { ok: true; summary: TrainerSummary; warning?: string } | { ok: false; reason: string; logTail: string };
 const CRASH_LOG_TAIL_BYTES = 6_000;
 
 /** The summary block is at the end of the log: only that much is read, however much the trainer printed. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DecisionSchema } from './decisionConfig.js';
 
 /** Per-million-token prices in USD; overridable in the run input (issue 4). */
 export const PriceSchema = z
@@ -83,6 +84,13 @@ export const TrainerConfigSchema = z
     heartbeatTimeoutSeconds: z.number().positive().max(3600).default(60),
     /** Extra environment for the trainer (the API key never goes here). */
     env: z.record(z.string(), z.string()).default({}),
+    /**
+     * Who computes the score: `harness` (the trainer exports its model; the fixed harness scores it
+     * in a separate process) or `trainer` (the trainer's own printed summary is trusted).
+     */
+    evaluation: z.enum(['harness', 'trainer']).default('harness'),
+    /** A budget in training tokens instead of seconds (AUTORESEARCH_TOKEN_BUDGET): results independent of machine speed. */
+    tokenBudget: z.number().int().positive().optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -140,6 +148,12 @@ export const RunInputSchema = z
     remote: z.string().min(1).optional(),
     /** Prepare the next proposal while a lane trains (default: on for LLM proposers, off for offline). */
     pipeline: z.boolean().optional(),
+    /** Continue an existing branch `autoresearch/<tag>`: rows are appended and numbering continues. Without it such a tag is refused. */
+    resume: z.boolean().default(false),
+    /** The run pauses itself after this many `crash` or `invalid` rows in a row (0: never). */
+    pauseAfterFailures: z.number().int().min(0).max(1000).default(5),
+    /** Keep decisions: "greedy" (the original's rule), "noise" (the default), or an object of settings. */
+    decision: DecisionSchema,
   })
   .strict();
 

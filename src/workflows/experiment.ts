@@ -130,7 +130,8 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   const told = parent && getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, { experiment: n, hypothesis, description, lane: lane.id });
   const trained = await trainer.train.executeWithOptions(
     { summary: `train ${name} on ${lane.id}: ${description} (${config.trainer.timeBudgetSeconds} s)` },
-    [{ experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${name}.log`, trainer: config.trainer, lane: lane.id, gpu: lane.gpu }],
+    [{ experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${name}.log`, trainer: config.trainer, lane: lane.id, gpu: lane.gpu,
+      baseCommit: input.baseCommit }],
   );
   await told;
 
@@ -146,7 +147,7 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
     description,
     hypothesis,
     costUsd: proposal.costUsd(),
-    error: evaluation.ok ? undefined : evaluation.reason,
+    error: evaluation.ok ? evaluation.warning : evaluation.reason,
     logTail: evaluation.ok ? undefined : evaluation.logTail,
     promptChars: proposal.promptChars,
     lane: lane.id,
