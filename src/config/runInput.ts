@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DecisionSchema } from './decisionConfig.js';
+import { RUN_DEFAULTS } from './defaults.js';
 
 /** Per-million-token prices in USD; overridable in the run input (issue 4). */
 export const PriceSchema = z
@@ -71,24 +72,24 @@ export function refComponentProblem(name: string): string | undefined {
 export const TrainerConfigSchema = z
   .object({
     /** Trainer directory inside the repo. */
-    dir: relativePath({ allowDot: true }).default('trainer'),
+    dir: relativePath({ allowDot: true }).default(RUN_DEFAULTS.trainerDir),
     /** Shell-free command line, run in `dir`. */
-    command: z.string().refine((c) => c.trim() !== '', 'must not be blank').default('uv run train.py'),
+    command: z.string().refine((c) => c.trim() !== '', 'must not be blank').default(RUN_DEFAULTS.trainerCommand),
     /** Files the agent may change, relative to `dir` (normalised: `./train.py` is `train.py`; duplicates dropped). */
-    editable: z.array(relativePath()).min(1).transform((files) => [...new Set(files)]).default(['train.py']),
+    editable: z.array(relativePath()).min(1).transform((files) => [...new Set(files)]).default([...RUN_DEFAULTS.editable]),
     /** Training budget handed to the trainer (AUTORESEARCH_TIME_BUDGET). */
-    timeBudgetSeconds: z.number().positive().max(86_400).default(300),
+    timeBudgetSeconds: z.number().positive().max(86_400).default(RUN_DEFAULTS.timeBudgetSeconds),
     /** Hard limit of the train activity (start-to-close). */
-    timeoutSeconds: z.number().positive().max(86_400).default(600),
+    timeoutSeconds: z.number().positive().max(86_400).default(RUN_DEFAULTS.timeoutSeconds),
     /** Train activity heartbeat timeout: how soon a dead worker is noticed. */
-    heartbeatTimeoutSeconds: z.number().positive().max(3600).default(60),
+    heartbeatTimeoutSeconds: z.number().positive().max(3600).default(RUN_DEFAULTS.heartbeatTimeoutSeconds),
     /** Extra environment for the trainer (the API key never goes here). */
     env: z.record(z.string(), z.string()).default({}),
     /**
      * Who computes the score: `harness` (the trainer exports its model; the fixed harness scores it
      * in a separate process) or `trainer` (the trainer's own printed summary is trusted).
      */
-    evaluation: z.enum(['harness', 'trainer']).default('harness'),
+    evaluation: z.enum(['harness', 'trainer']).default(RUN_DEFAULTS.evaluation),
     /** A budget in training tokens instead of seconds (AUTORESEARCH_TOKEN_BUDGET): results independent of machine speed. */
     tokenBudget: z.number().int().positive().optional(),
   })
@@ -104,7 +105,7 @@ export const TrainerConfigSchema = z
 
 export const ProposerConfigSchema = z
   .object({
-    kind: z.enum(['offline', 'claude', 'openai']).default('offline'),
+    kind: z.enum(['offline', 'claude', 'openai']).default(RUN_DEFAULTS.proposerKind),
     /** Model name for claude/openai. */
     model: z.string().min(1).optional(),
     /** OpenAI-compatible base URL (kind openai), e.g. http://localhost:8000/v1. */
@@ -112,11 +113,11 @@ export const ProposerConfigSchema = z
     /** Hard cap on proposer spend for the run, USD. */
     maxCostUsd: z.number().nonnegative().optional(),
     /** How many times a failing edit goes back to the proposer. */
-    maxRepairs: z.number().int().min(0).max(10).default(2),
+    maxRepairs: z.number().int().min(0).max(10).default(RUN_DEFAULTS.maxRepairs),
     /** Price table override for `model`. */
     price: PriceSchema.optional(),
     /** Offline proposer's random seed. */
-    seed: z.number().int().default(1),
+    seed: z.number().int().default(RUN_DEFAULTS.proposerSeed),
   })
   .strict();
 
@@ -139,11 +140,11 @@ export const RunInputSchema = z
     /** Stop after this many experiments (baseline included); default: until stopped. */
     maxExperiments: z.number().int().positive().optional(),
     /** Research direction file, relative to the repo. */
-    program: relativePath().default('program.md'),
+    program: relativePath().default(RUN_DEFAULTS.program),
     /** Base commit or branch the run starts from (default: the repo's HEAD). */
     base: z.string().min(1).optional(),
     /** Experiments at once, one per free lane (a GPU, or a CPU slot). */
-    lanes: z.number().int().min(1).max(256).default(1),
+    lanes: z.number().int().min(1).max(256).default(RUN_DEFAULTS.lanes),
     /** Git remote every lane shares commits through: a bare repository path or URL (default: the repo itself, one host). */
     remote: z.string().min(1).optional(),
     /** Prepare the next proposal while a lane trains (default: on for LLM proposers, off for offline). */
@@ -151,7 +152,7 @@ export const RunInputSchema = z
     /** Continue an existing branch `autoresearch/<tag>`: rows are appended and numbering continues. Without it such a tag is refused. */
     resume: z.boolean().default(false),
     /** The run pauses itself after this many `crash` or `invalid` rows in a row (0: never). */
-    pauseAfterFailures: z.number().int().min(0).max(1000).default(5),
+    pauseAfterFailures: z.number().int().min(0).max(1000).default(RUN_DEFAULTS.pauseAfterFailures),
     /** Keep decisions: "greedy" (the original's rule), "noise" (the default), or an object of settings. */
     decision: DecisionSchema,
   })
