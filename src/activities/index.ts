@@ -4,6 +4,7 @@ import { createProposer } from '../proposers/index.js';
 import type { holdLaneWith } from './lanes.js';
 import { keepOrRevert, prepareRun, recordResult, recordSteering } from './remote.js';
 import { resolveRunConfig } from './resolveRunConfig.js';
+import { checkoutCommit, diffLines } from './measure.js';
 import { evaluate, train } from './training.js';
 import { commit, edit, hypothesizeWith, prepareLane } from './workspace.js';
 
@@ -18,6 +19,8 @@ export function createActivities(deps: { createProposer?: (c: RunConfig['propose
     commit,
     train,
     evaluate,
+    checkoutCommit,
+    diffLines,
     keepOrRevert,
     recordResult,
     recordSteering,

@@ -32,7 +32,7 @@ export interface ExistingCommit {
 }
 
 /** The lane's own worktree, made once (from the remote), with the best commit at hand. Every lane step starts here. */
-async function laneWorktree(input: LaneInput): Promise<LanePaths> {
+export async function laneWorktree(input: LaneInput): Promise<LanePaths> {
   const paths = resolveLanePaths(input.config, input.laneId);
   await clearStaleLocks(paths.repo); // a git killed mid-command (SIGKILL) leaves its locks behind
   const git = gitAt(paths.repo);

@@ -1,0 +1,35 @@
+/**
+ * The lane steps a keep decision asks for beyond an experiment's own: put a commit already made
+ * (the candidate, or the incumbent) back in the lane's worktree to train it again with another
+ * seed, and count the lines a diff adds (their price counts against its gain). Both idempotent.
+ */
+import path from 'node:path';
+import type { LanePaths } from '../definitions.js';
+import { fetchRef, gitAt, hasCommit } from './gitOps.js';
+import { laneWorktree, type LaneInput } from './workspace.js';
+
+/** The lane's worktree at `commitFull` (fetched by `ref` when this host lacks it), clean of anything an earlier run left. */
+export async function checkoutCommit(input: { lane: LaneInput; commitFull: string; ref: string }): Promise<{ paths: LanePaths }> {
+  const paths = await laneWorktree(input.lane);
+  const git = gitAt(paths.worktree);
+  if (!(await hasCommit(git, input.commitFull)) && !(await fetchRef(git, paths.remote, input.ref))) {
+    throw new Error(`${input.ref} is not on the remote ${paths.remote}`);
+  }
+  await git.raw(['reset', '-q', '--hard', input.commitFull]);
+  await git.raw(['clean', '-q', '-f', '-d', '--', input.lane.config.trainer.dir]);
+  return { paths };
+}
+
+/** Lines the candidate adds minus the lines it removes, over the editable files, from the best commit. */
+export async function diffLines(input: { lane: LaneInput; commitFull: string }): Promise<number> {
+  const paths = await laneWorktree(input.lane);
+  const { config, bestCommit } = input.lane;
+  const files = config.trainer.editable.map((p) => path.posix.join(config.trainer.dir, p));
+  const numstat = await gitAt(paths.worktree).raw(['diff', '--numstat', bestCommit, input.commitFull, '--', ...files]);
+  let net = 0;
+  for (const line of numstat.split('\n').filter(Boolean)) {
+    const [added, removed] = line.split('\t');
+    if (added !== '-') net += Number(added) - Number(removed); // '-': a binary file, no lines
+  }
+  return net;
+}
