@@ -20,6 +20,8 @@ export interface TrainInput {
   gpu?: string;
   /** The run's base commit: the harness and every non-editable file must match it. */
   baseCommit?: string;
+  /** The run's seed for this training run (AUTORESEARCH_SEED): each run of the same code gets its own. */
+  seed?: number;
 }
 
 export interface TrainResult {
