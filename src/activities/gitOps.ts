@@ -47,10 +47,22 @@ export function gitAt(dir: string): Git {
 
 export const TRAILER = 'Experiment-Id';
 
-/** The commit after `since` on HEAD's history that carries this experiment's trailer, if any. */
-export async function findExperimentCommit(git: Git, experimentId: string, since: string): Promise<string | undefined> {
-  const out = await git.raw(['log', '-1', '--format=%H', '--fixed-strings', `--grep=${TRAILER}: ${experimentId}`, `${since}..HEAD`]);
-  return out.trim() || undefined;
+/**
+ * HEAD, when it is this experiment's commit made on `parent` (a retry after the commit, before the
+ * push), else undefined. Only HEAD itself, with that parent and the exact trailer line: a commit an
+ * earlier run of the tag left in the worktree carries the same trailer when both runs had the same
+ * workflow id, and must never be taken for this run's.
+ */
+export async function experimentCommitAtHead(git: Git, experimentId: string, parent: string): Promise<string | undefined> {
+  const [sha, parents, ...body] = (await git.raw(['log', '-1', '--format=%H%n%P%n%B', 'HEAD'])).split('\n');
+  if (parents.trim() !== parent || !body.some((line) => line.trim() === `${TRAILER}: ${experimentId}`)) return undefined;
+  return sha;
+}
+
+/** Resets a worktree to `commit` and removes the untracked files under `dir` (ignored ones, such as .venv, stay). */
+export async function resetWorktree(git: Git, commit: string, dir: string): Promise<void> {
+  await git.raw(['reset', '-q', '--hard', commit]);
+  await git.raw(['clean', '-q', '-f', '-d', '--', dir]);
 }
 
 /** Fetches one ref from the remote; its commit, or undefined when the remote has no such ref. */

@@ -3,24 +3,73 @@
  * and results.tsv and steering.tsv under the results ref. Each step is idempotent and, where two
  * writers could meet, a compare-and-set (`--force-with-lease`).
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { z } from 'zod';
 import type { RunConfig } from '../config/runInput.js';
 import {
-  FAILURE, formatResultsRow, oneLine, RESULTS_HEADER, resultsRef, STEERING_FILE, type ExperimentRecord, type RunPaths, type SteeringNote,
+  describeBest, FAILURE, formatResultsRow, oneLine, RESULTS_HEADER, resultsRef, STEERING_FILE, type ExperimentRecord, type RunPaths, type SteeringNote,
 } from '../definitions.js';
-import { clearStaleLocks, excludeFromStatus, fetchRef, gitAt } from './gitOps.js';
+import { parseResults, type ResultRow } from '../report/parseResults.js';
+import { clearStaleLocks, excludeFromStatus, fetchRef, gitAt, type Git } from './gitOps.js';
 import { resolveRunPaths } from './runPaths.js';
 
 const invalidInput = (message: string) => ApplicationFailure.nonRetryable(message, FAILURE.InvalidRunInput);
 
+/** Beside results.tsv on the results ref: one row per run that started or took over the tag; the last row owns it. */
+export const RUNS_FILE = 'runs.tsv';
+const RUNS_HEADER = 'run_key\tstart\tfirst_experiment\tbase_commit\tsteering_rows';
+
+const RunRowSchema = z.object({
+  /** The owning run's identity (see PrepareRunInput.runKey). */
+  runKey: z.string().min(1),
+  start: z.enum(['new', 'resumed']),
+  /** Its first experiment's number: 0 for a new tag, after every earlier experiment for a resumed one. */
+  firstExperiment: z.coerce.number().int().nonnegative(),
+  baseCommit: z.string().regex(/^[0-9a-f]{40}$/),
+  /** How many rows of steering.tsv were there before it: earlier runs' notes, kept when it writes its own. */
+  steeringRows: z.coerce.number().int().nonnegative(),
+});
+type RunRow = z.infer<typeof RunRowSchema>;
+
+function parseRuns(text: string | undefined): RunRow[] {
+  return (text ?? '').split('\n').slice(1).filter(Boolean).map((line) => {
+    const [runKey, start, firstExperiment, baseCommit, steeringRows] = line.split('\t');
+    return RunRowSchema.parse({ runKey, start, firstExperiment, baseCommit, steeringRows });
+  });
+}
+
+const formatRun = (r: RunRow) => [r.runKey, r.start, r.firstExperiment, r.baseCommit, r.steeringRows].join('\t') + '\n';
+
+export interface PrepareRunInput {
+  config: RunConfig;
+  /**
+   * The run's identity: its workflow id and first execution's run id. The same across its retries
+   * and continue-as-new, new for a second run of the tag (even under the same workflow id). Absent:
+   * taken from the calling workflow execution, which is the same while the run's first execution calls.
+   */
+  runKey?: string;
+}
+
+export interface PrepareRunResult {
+  paths: RunPaths;
+  /** The commit the run starts from: `base` for a new tag, the branch's tip for a resumed one. */
+  baseCommit: string;
+  /** Present when this run took over an existing tag (`resume: true`): where its numbering and its baseline start. */
+  resumed?: { nextExperiment: number; baseCommit: string };
+}
+
 /**
- * Checks the repository and the trainer, and puts the run's branch on the remote (at `base`, or
- * where it already is when the run resumes). Returns this host's paths and the commit the run starts from.
+ * Checks the repository and the trainer, and claims the run's tag on the remote: its owner in
+ * runs.tsv (a compare-and-set on the results ref), then its branch at `base`. A tag that exists
+ * already (the branch, or results or experiments under refs/autoresearch/<tag>/) is refused unless
+ * the run input says `resume: true`; then the run takes it over and continues it, losing nothing.
+ * A retry of the same run (same runKey) gets the same answer.
  */
-export async function prepareRun(config: RunConfig): Promise<{ paths: RunPaths; baseCommit: string }> {
+export async function prepareRun(input: PrepareRunInput | RunConfig): Promise<PrepareRunResult> {
+  const { config, runKey } = 'config' in input ? { config: input.config, runKey: input.runKey ?? callingRunKey() } : { config: input, runKey: callingRunKey() };
   const paths = resolveRunPaths(config);
   await clearStaleLocks(paths.repo); // a git killed mid-command (SIGKILL) leaves its locks behind
   if (!existsSync(paths.repo)) throw invalidInput(`repo: ${paths.repo} does not exist`);
@@ -32,16 +81,71 @@ export async function prepareRun(config: RunConfig): Promise<{ paths: RunPaths; 
   await mkdir(paths.logsDir, { recursive: true });
   await excludeFromStatus(paths.repo, paths.workDir);
 
-  let baseCommit = await fetchRef(git, paths.remote, `refs/heads/${paths.branch}`);
-  if (!baseCommit) {
-    const base = config.base ?? 'HEAD';
-    baseCommit = (await git.raw(['rev-parse', '--verify', `${base}^{commit}`]).catch(() => {
-      throw invalidInput(`base: "${base}" is not a commit in ${paths.repo}`);
-    })).trim();
-    await git.raw(['push', '-q', paths.remote, `${baseCommit}:refs/heads/${paths.branch}`]);
+  const branchRef = `refs/heads/${paths.branch}`;
+  const tip = await fetchRef(git, paths.remote, branchRef);
+  const shared = await readResultsRef(git, paths.remote, config.tag);
+  const owner = parseRuns(shared.files.get(RUNS_FILE)).at(-1);
+  // The same run again (a retry) gets its own claim back; any other claims the tag, or is refused.
+  const claim = owner?.runKey === runKey ? owner : await claimTag(git, config, paths, runKey, tip, shared.files, shared.parent !== undefined);
+  await checkTrainer(git, config, paths.repo, claim.baseCommit); // before anything changes on the remote
+  if (claim !== owner) {
+    await updateResults(config, (files) => {
+      const runs = parseRuns(files.get(RUNS_FILE));
+      if (runs.at(-1)?.runKey === runKey) return undefined; // a retry after the push
+      if (runs.at(-1)?.runKey !== owner?.runKey) throw new Error(`${paths.branch} changed hands while this run was claiming it; trying again`);
+      return new Map([...files, [RUNS_FILE, (files.get(RUNS_FILE) ?? `${RUNS_HEADER}\n`) + formatRun(claim)]]);
+    });
   }
-  const tree = await git.raw(['ls-tree', '-r', '-z', baseCommit, '--', config.trainer.dir]);
-  if (!tree.trim()) throw invalidInput(`trainer.dir: ${config.trainer.dir} does not exist in ${paths.repo} at ${baseCommit.slice(0, 7)}`);
+  if (tip === undefined) await git.raw(['push', '-q', paths.remote, `${claim.baseCommit}:${branchRef}`]);
+  return { paths, baseCommit: claim.baseCommit, ...(claim.start === 'resumed' ? { resumed: { nextExperiment: claim.firstExperiment, baseCommit: claim.baseCommit } } : {}) };
+}
+
+/**
+ * The claim of a run on a tag it does not own yet (nothing is written here): a new tag starts at
+ * `base`; an existing one is refused, unless `resume` takes it over from its branch's tip, its
+ * numbering after every experiment it had.
+ */
+async function claimTag(git: Git, config: RunConfig, paths: RunPaths, runKey: string, tip: string | undefined,
+  files: Map<string, string>, hasResults: boolean): Promise<RunRow> {
+  const experimentRefs = await listExperimentRefs(git, paths.remote, config.tag);
+  if (tip === undefined && !hasResults && experimentRefs.length === 0) {
+    return { runKey, start: 'new', firstExperiment: 0, baseCommit: await resolveBase(git, config, paths.repo), steeringRows: 0 };
+  }
+  if (tip === undefined) {
+    throw invalidInput(`tag: ${paths.branch} has results or experiments on the remote under refs/autoresearch/${config.tag}/ but no branch; ` +
+      'choose another tag (or delete those refs to start it again)');
+  }
+  if (!config.resume) {
+    throw invalidInput(`tag: ${paths.branch} already exists (${describeTag(files.get('results.tsv'))}); ` +
+      'start it with resume: true to continue it, or choose another tag');
+  }
+  const nextExperiment = nextExperimentAfter(files.get('results.tsv'), experimentRefs, await logNumbers(paths.logsDir));
+  return { runKey, start: 'resumed', firstExperiment: nextExperiment, baseCommit: tip, steeringRows: dataRows(files.get(STEERING_FILE)) };
+}
+
+/** The calling workflow execution as a run key; prepareRun runs once, in the run's first execution, so its run id is the first one. */
+function callingRunKey(): string {
+  let execution;
+  try {
+    execution = Context.current().info.workflowExecution;
+  } catch {
+    // not in an activity: below
+  }
+  if (!execution) throw new Error('prepareRun needs a runKey when no workflow calls it');
+  return `${execution.workflowId}/${execution.runId}`;
+}
+
+async function resolveBase(git: Git, config: RunConfig, repo: string): Promise<string> {
+  const base = config.base ?? 'HEAD';
+  return (await git.raw(['rev-parse', '--verify', `${base}^{commit}`]).catch(() => {
+    throw invalidInput(`base: "${base}" is not a commit in ${repo}`);
+  })).trim();
+}
+
+/** The trainer directory and its editable files must be there, as plain files, at the commit the run starts from. */
+async function checkTrainer(git: Git, config: RunConfig, repo: string, commit: string): Promise<void> {
+  const tree = await git.raw(['ls-tree', '-r', '-z', commit, '--', config.trainer.dir]);
+  if (!tree.trim()) throw invalidInput(`trainer.dir: ${config.trainer.dir} does not exist in ${repo} at ${commit.slice(0, 7)}`);
   // `<mode> <type> <object>\t<path>` per entry: an editable file must be a plain file (120000 is a
   // symlink, whose edits would be written wherever it points; 160000 a submodule).
   const modes = new Map(tree.split('\0').filter(Boolean).map((entry) => [entry.slice(entry.indexOf('\t') + 1), entry.split(' ')[0]]));
@@ -51,8 +155,49 @@ export async function prepareRun(config: RunConfig): Promise<{ paths: RunPaths; 
     if (mode === '120000') throw invalidInput(`trainer.editable: ${file} is a symlink in ${config.trainer.dir}; an editable file must be a plain file`);
     if (mode !== '100644' && mode !== '100755') throw invalidInput(`trainer.editable: ${file} is not a plain file in ${config.trainer.dir} (mode ${mode})`);
   }
-  return { paths, baseCommit };
 }
+
+/** `12 experiments, best val_bpb 0.981200 at abc1234 (exp 7)`: what the refusal tells about the tag. */
+function describeTag(resultsTsv: string | undefined): string {
+  let rows: ResultRow[];
+  try {
+    rows = parseResults(resultsTsv ?? RESULTS_HEADER);
+  } catch {
+    return 'its results.tsv is unreadable';
+  }
+  if (rows.length === 0) return 'no experiments recorded';
+  const best = rows.filter((r) => r.status === 'keep' && r.valBpb > 0).sort((a, b) => a.valBpb - b.valBpb)[0];
+  const count = `${rows.length} experiment${rows.length === 1 ? '' : 's'}`;
+  return best ? `${count}, ${describeBest({ ...best, experiment: numberOf(best.experimentId) ?? NaN })}` : `${count}, none kept`;
+}
+
+/** The number after every experiment the tag has had: its rows, its experiment refs, and this host's logs. */
+function nextExperimentAfter(resultsTsv: string | undefined, experimentRefs: number[], logs: number[]): number {
+  let rows: ResultRow[] = [];
+  try {
+    rows = parseResults(resultsTsv ?? RESULTS_HEADER);
+  } catch {
+    // unreadable rows: the refs and the logs still number the experiments
+  }
+  const numbers = [...rows.map((r) => numberOf(r.experimentId)).filter((n) => n !== undefined), ...experimentRefs, ...logs];
+  return Math.max(rows.length, ...numbers.map((n) => n + 1));
+}
+
+const numberOf = (name: string | undefined) => {
+  const m = /exp-(\d+)(?:\.log)?$/.exec(name ?? '');
+  return m ? Number(m[1]) : undefined;
+};
+
+async function listExperimentRefs(git: Git, remote: string, tag: string): Promise<number[]> {
+  const listed = await git.raw(['ls-remote', remote, `refs/autoresearch/${tag}/*`]);
+  return listed.split('\n').map((line) => numberOf(line.split('\t')[1])).filter((n) => n !== undefined);
+}
+
+async function logNumbers(logsDir: string): Promise<number[]> {
+  return (await readdir(logsDir).catch(() => [] as string[])).map(numberOf).filter((n) => n !== undefined);
+}
+
+const dataRows = (tsv: string | undefined) => (tsv ?? '').split('\n').slice(1).filter(Boolean).length;
 
 export interface KeepInput {
   config: RunConfig;
@@ -86,10 +231,17 @@ export async function recordResult(input: { config: RunConfig; record: Experimen
   });
 }
 
-/** Writes steering.tsv, the person's notes, whole (their number is bounded). */
+/**
+ * Writes steering.tsv: the rows earlier runs of the tag left (as many as the owner found when it
+ * took over), then this run's notes, whole (their number is bounded).
+ */
 export async function recordSteering(input: { config: RunConfig; notes: SteeringNote[] }): Promise<void> {
-  const text = ['from_experiment\tnote', ...input.notes.map((n) => `${n.fromExperiment}\t${oneLine(n.note)}`)].join('\n') + '\n';
-  await updateResults(input.config, (files) => (files.get(STEERING_FILE) === text ? undefined : new Map([...files, [STEERING_FILE, text]])));
+  await updateResults(input.config, (files) => {
+    const earlier = (files.get(STEERING_FILE) ?? '').split('\n').slice(1).filter(Boolean)
+      .slice(0, parseRuns(files.get(RUNS_FILE)).at(-1)?.steeringRows ?? 0);
+    const text = ['from_experiment\tnote', ...earlier, ...input.notes.map((n) => `${n.fromExperiment}\t${oneLine(n.note)}`)].join('\n') + '\n';
+    return files.get(STEERING_FILE) === text ? undefined : new Map([...files, [STEERING_FILE, text]]);
+  });
 }
 
 /**
@@ -102,13 +254,7 @@ async function updateResults(config: RunConfig, change: (files: Map<string, stri
   await clearStaleLocks(paths.repo); // a git killed mid-command (SIGKILL) leaves its locks behind
   const git = gitAt(paths.repo);
   const ref = resultsRef(config.tag);
-  const parent = await fetchRef(git, paths.remote, ref);
-  const files = new Map<string, string>();
-  if (parent) {
-    for (const name of (await git.raw(['ls-tree', '--name-only', parent])).split('\n').filter(Boolean)) {
-      files.set(name, await git.show([`${parent}:${name}`]));
-    }
-  }
+  const { parent, files } = await readResultsRef(git, paths.remote, config.tag);
   const changed = change(files);
   if (changed) {
     const entries = await Promise.all([...changed].map(async ([name, text]) => `100644 blob ${(await git.raw(['hash-object', '-w', '--stdin'], text)).trim()}\t${name}`));
@@ -118,6 +264,18 @@ async function updateResults(config: RunConfig, change: (files: Map<string, stri
   }
   await mkdir(paths.workDir, { recursive: true });
   for (const [name, text] of changed ?? files) await writeAtomically(path.join(paths.workDir, name), text);
+}
+
+/** The results ref's commit on the remote (undefined when there is none yet) and its files. */
+async function readResultsRef(git: Git, remote: string, tag: string): Promise<{ parent?: string; files: Map<string, string> }> {
+  const parent = await fetchRef(git, remote, resultsRef(tag));
+  const files = new Map<string, string>();
+  if (parent) {
+    for (const name of (await git.raw(['ls-tree', '--name-only', parent])).split('\n').filter(Boolean)) {
+      files.set(name, await git.show([`${parent}:${name}`]));
+    }
+  }
+  return { parent, files };
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {

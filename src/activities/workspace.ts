@@ -13,7 +13,7 @@ import { ProposalSchema, type Proposal } from '../proposers/proposal.js';
 import { ProposalInvalidError, ProposerFatalError, type ProposeResult, type Proposer, type Usage } from '../proposers/context.js';
 import { FAILURE, type BestResult, type ExperimentRecord, type LanePaths, type RunningExperiment } from '../definitions.js';
 import { applyEdits, EditRejectedError } from './applyEdits.js';
-import { clearStaleLocks, excludeFromStatus, fetchRef, findExperimentCommit, gitAt, hasCommit, TRAILER } from './gitOps.js';
+import { clearStaleLocks, excludeFromStatus, experimentCommitAtHead, fetchRef, gitAt, hasCommit, resetWorktree, TRAILER } from './gitOps.js';
 import { resolveLanePaths, resolveRunPaths } from './runPaths.js';
 
 /** Which lane, and the best commit it works from (with a ref on the remote that holds it). */
@@ -121,9 +121,8 @@ export async function edit(input: EditInput): Promise<void> {
   const paths = await laneWorktree(input.lane);
   const { bestCommit } = input.lane;
   const git = gitAt(paths.worktree);
-  await git.raw(['reset', '-q', '--hard', bestCommit]);
   // What an earlier experiment left untracked (a module that shadows the harness, say) goes too; ignored files (.venv) stay.
-  await git.raw(['clean', '-q', '-f', '-d', '--', input.lane.config.trainer.dir]);
+  await resetWorktree(git, bestCommit, input.lane.config.trainer.dir);
   const before: Record<string, string> = {};
   for (const p of input.editable) before[p] = await readFile(path.join(paths.trainerDir, p), 'utf8');
   let after: Record<string, string>;
@@ -153,7 +152,7 @@ export interface CommitInput {
   experimentRef: string;
   description: string;
   hypothesis: string;
-  /** Another lane may have pushed this experiment's commit before it died. */
+  /** It lost its lane before (another lane may have pushed its commit before it died; the remote is checked either way). */
   restarted?: boolean;
   /** Whether edit left the change in the worktree (the baseline has none). */
   edited: boolean;
@@ -161,21 +160,29 @@ export interface CommitInput {
 
 /**
  * One commit per experiment, pushed under its experiment ref. A retry, or another lane taking over
- * from a dead one, finds the commit already made (on the remote, or by its trailer since the best
- * commit) instead of committing twice.
+ * from a dead one, finds the commit already made (on the remote under the experiment's ref, or at
+ * the worktree's HEAD on the best commit) instead of committing twice. Only this run's commits
+ * count: the experiment ref's number is this run's alone (prepareRun numbers a resumed run after
+ * every earlier experiment), and HEAD counts only when it was made on the best commit since edit.
  */
 export async function commit(input: CommitInput): Promise<{ commit: string; commitFull: string; paths: LanePaths }> {
   const paths = await laneWorktree(input.lane);
   const { config, bestCommit } = input.lane;
   const git = gitAt(paths.worktree);
-  let full = input.restarted ? await fetchRef(git, paths.remote, input.experimentRef) : undefined;
+  // On the remote already: a retry after the push, or a lane that died after it.
+  let full = await fetchRef(git, paths.remote, input.experimentRef);
   if (full) {
-    await git.raw(['reset', '-q', '--hard', full]);
+    await resetWorktree(git, full, config.trainer.dir);
     return { commit: full.slice(0, 7), commitFull: full, paths };
   }
-  full = await findExperimentCommit(git, input.experimentId, bestCommit);
+  if (input.edited) {
+    full = await experimentCommitAtHead(git, input.experimentId, bestCommit);
+  } else {
+    // The baseline, or a restarted lane's worktree: whatever a killed earlier experiment or run left
+    // there (a commit, modified or untracked files) is never measured as the baseline.
+    await resetWorktree(git, bestCommit, config.trainer.dir);
+  }
   if (!full) {
-    if (!input.edited) await git.raw(['reset', '-q', '--hard', bestCommit]); // the baseline, or a restarted lane's fresh worktree
     await git.add(config.trainer.editable.map((p) => path.posix.join(config.trainer.dir, p)));
     await git.raw(['commit', '--allow-empty', '-q', '-m', `${input.description}\n\n${input.hypothesis}\n\n${TRAILER}: ${input.experimentId}`]);
     full = (await git.revparse(['HEAD'])).trim();

@@ -18,7 +18,7 @@ async function setUp(tag: string) {
   const r = parseRunInput(fixtureRunInput(repo, tag));
   if (!r.ok) throw new Error(r.error);
   const config: RunConfig = r.config;
-  const { baseCommit } = await prepareRun(config);
+  const { baseCommit } = await prepareRun({ config, runKey: `${tag}/test` });
   const lane: LaneInput = { config, laneId: 'lane0', bestCommit: baseCommit, bestRef: `refs/heads/autoresearch/${tag}` };
   const experimentRef = `refs/autoresearch/${tag}/exp-0000`;
   await prepareLane({ ...lane, experimentRef }); // makes the lane's worktree
