@@ -35,7 +35,10 @@ token_bytes.npy and meta.json (written last: it marks completion); v2/selected-v
 the source prepared last.
 
 Other settings: AUTORESEARCH_VOCAB_SIZE (BPE vocabulary, default 8192 on cuda, 2048 on cpu),
-AUTORESEARCH_TIME_BUDGET (training seconds, default 300), AUTORESEARCH_DEVICE (cuda|cpu).
+AUTORESEARCH_TIME_BUDGET (training seconds, default 300), AUTORESEARCH_TOKEN_BUDGET (training tokens;
+when set, training stops there instead of at the time budget), AUTORESEARCH_SEED (the trainer's random
+seed), AUTORESEARCH_MODEL_OUT (where export_model saves the trained model for evaluate.py),
+AUTORESEARCH_DEVICE (cuda|cpu).
 """
 
 import argparse
@@ -100,6 +103,18 @@ def settings_for(device):
 def time_budget():
     """Training seconds from AUTORESEARCH_TIME_BUDGET, else DEFAULT_TIME_BUDGET."""
     return float(os.environ.get("AUTORESEARCH_TIME_BUDGET") or DEFAULT_TIME_BUDGET)
+
+
+def token_budget():
+    """Training tokens from AUTORESEARCH_TOKEN_BUDGET, or None: then the time budget applies."""
+    value = os.environ.get("AUTORESEARCH_TOKEN_BUDGET")
+    return int(value) if value else None
+
+
+def seed(default):
+    """The random seed: AUTORESEARCH_SEED when set, else the trainer's own default."""
+    value = os.environ.get("AUTORESEARCH_SEED")
+    return int(value) if value else default
 
 
 def gpu_peak_flops(name):
@@ -455,13 +470,24 @@ def training_folder(device, vocab_size):
     return folder
 
 
+def token_stream(path):
+    """A uint16 token file, memory-mapped (an empty file, which cannot be mapped, is an empty array)."""
+    return np.memmap(path, dtype=np.uint16, mode="r") if path.stat().st_size else np.empty(0, dtype=np.uint16)
+
+
+def validation_hidden(data):
+    """True when the validation split is hidden from this process (the harness scores the model instead)."""
+    return len(data.val) == 0
+
+
 def load_data(device):
     """The prepared data for a device type. Prints one line naming the source and its sizes."""
     settings = settings_for(device)
     folder = training_folder(device, settings.vocab_size)
     meta = json.loads((folder / "meta.json").read_text())
-    train, val = (np.memmap(folder / f"{name}.bin", dtype=np.uint16, mode="r") for name in ("train", "val"))
-    assert len(val) > settings.seq_len + 1, f"validation split too small: {len(val)} tokens"
+    train, val = (token_stream(folder / f"{name}.bin") for name in ("train", "val"))
+    # An empty val.bin is the split hidden from the trainer (its sandbox covers the file): evaluate.py scores it.
+    assert len(val) == 0 or len(val) > settings.seq_len + 1, f"validation split too small: {len(val)} tokens"
     print(f"data: {meta['description']} | train {meta['train_bytes'] / 1e6:.2f} MB = {len(train) / 1e6:.2f}M tokens"
           f" | val {meta['val_bytes'] / 1e6:.2f} MB = {len(val) / 1e6:.2f}M tokens | vocab {settings.vocab_size}"
           f" | cache {folder}", flush=True)
@@ -520,6 +546,7 @@ def evaluate_bpb(model, data, batch_size, device):
     """Bits per byte on the fixed validation rows. model(x) returns logits (B, T, vocab).
     Sums cross-entropy in nats over every target that is not a special token, and divides by
     ln(2) times the UTF-8 bytes of those same targets."""
+    assert not validation_hidden(data), "the validation split is hidden from the trainer: evaluate.py scores the model"
     rows = torch.from_numpy(val_rows(data))
     token_bytes = torch.from_numpy(data.token_bytes).to(device)
     total_nats = torch.zeros((), dtype=torch.float64, device=device)
@@ -533,6 +560,45 @@ def evaluate_bpb(model, data, batch_size, device):
         total_nats += (nats * (nbytes > 0)).sum(dtype=torch.float64)
         total_bytes += nbytes.sum()
     return (total_nats / (math.log(2) * total_bytes)).item()
+
+# ---------------------------------------------------------------------------
+# The trained model, handed to the harness: an exported graph (torch.export) mapping token ids (B, T)
+# to logits (B, T, vocab), which evaluate.py scores in a process of its own.
+
+MODEL_OUT = "AUTORESEARCH_MODEL_OUT"
+
+
+class Logits(torch.nn.Module):
+    """model(idx) -> float32 logits, under the trainer's autocast, as one module to export."""
+
+    def __init__(self, model, autocast_dtype=None):
+        super().__init__()
+        self.model, self.autocast_dtype = model, autocast_dtype
+
+    def forward(self, idx):
+        if self.autocast_dtype is None:
+            return self.model(idx).float()
+        with torch.autocast(idx.device.type, dtype=self.autocast_dtype):
+            return self.model(idx).float()
+
+
+def export_model(model, data, device, autocast_dtype=None):
+    """Exports model (idx -> logits) to AUTORESEARCH_MODEL_OUT when the harness set it; returns the
+    path, or None when unset. The batch size is dynamic; the length is the fixed seq_len."""
+    out = os.environ.get(MODEL_OUT)
+    if not out:
+        return None
+    start = time.time()
+    example = torch.from_numpy(make_rows(data.train, 0, 2, data.settings.seq_len, data.bos_id)[0][:, :-1]).to(device)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        program = torch.export.export(Logits(model, autocast_dtype), (example,),
+                                      dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},))
+    model.train(was_training)
+    torch.export.save(program, out)
+    print(f"export: model saved to {out} in {time.time() - start:.1f}s", flush=True)
+    return out
 
 # ---------------------------------------------------------------------------
 # Command line: prepare a source and make it the one train.py reads

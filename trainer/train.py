@@ -15,11 +15,15 @@ After the first step (its time includes compilation) and every 10 steps it print
 line; at the end, the summary block that the loop parses.
 A NaN or diverging loss prints FAIL and exits 1. A budget of 0 runs no training step: the
 summary then scores the untrained model.
+The harness may set AUTORESEARCH_TOKEN_BUDGET (train that many tokens instead of for the time budget),
+AUTORESEARCH_SEED (overrides SEED) and AUTORESEARCH_MODEL_OUT (the trained model is exported there for
+evaluate.py, which scores it; when the harness hides the validation split, no val_bpb is printed).
 """
 
 import gc
 import math
 import os
+import random
 import resource
 import sys
 import time
@@ -372,7 +376,9 @@ def main():
         depth, aspect_ratio, head_dim = max(1, depth // 2), max(1, aspect_ratio // 2), max(2, head_dim // 4)
         batch_tokens, device_batch = batch_tokens // 256, max(1, device_batch // 16)
     cuda = device.type == "cuda"
-    torch.manual_seed(SEED)
+    seed = prepare.seed(SEED)
+    random.seed(seed)
+    torch.manual_seed(seed)
     torch.set_float32_matmul_precision("high")
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
 
@@ -394,7 +400,7 @@ def main():
     token_flops = flops_per_token(model, seq_len)
     peak_flops = prepare.gpu_peak_flops(torch.cuda.get_device_name()) if cuda else 0.0
     compiled = torch.compile(model, dynamic=False) if cuda else model  # on cpu compiling costs more than it saves
-    budget = prepare.time_budget()
+    budget, token_budget = prepare.time_budget(), prepare.token_budget()
     if cuda:
         free, total = torch.cuda.mem_get_info()
         where = f"cuda ({torch.cuda.get_device_name()}, {free / 2**30:.0f} of {total / 2**30:.0f} GiB free)"
@@ -402,23 +408,28 @@ def main():
         where = "cpu"
     print(f"config: device {where} | depth {depth} width {width} heads {model.n_head}/{model.n_head // KV_HEAD_RATIO} kv "
           f"| windows {model.windows} | vocab {vocab_size} seq {seq_len} | params {num_params / 1e6:.2f}M "
-          f"| batch {step_tokens} tokens = {device_batch} rows x {grad_accum} accum | budget {budget:.0f}s",
-          flush=True)
+          f"| batch {step_tokens} tokens = {device_batch} rows x {grad_accum} accum | budget "
+          f"{f'{token_budget:,} tokens' if token_budget else f'{budget:.0f}s'}", flush=True)
 
     # Training loop: runs until the timed steps have used the budget (the first untimed_steps steps,
-    # compilation and warm-up, are not counted). Schedules follow the share of the budget used.
+    # compilation and warm-up, are not counted), or, with a token budget, until that many tokens were
+    # trained on (every step counted). Schedules follow the share of the budget used.
     batches = prepare.train_batches(data, device_batch, device)
     x, y = next(batches)
     step, training_seconds, timed_tokens = 0, 0.0, 0
+
+    def progress():
+        return step * step_tokens / token_budget if token_budget else training_seconds / budget
+
     try:
-        while training_seconds < budget:
+        while progress() < 1:
             t0 = time.time()
             for _ in range(grad_accum):
                 with autocast:
                     loss = compiled(x, y)
                 (loss / grad_accum).backward()
                 x, y = next(batches)  # the next batch loads while the device works
-            set_schedule(adamw, muon, training_seconds / budget, step)
+            set_schedule(adamw, muon, progress(), step)
             adamw.step()
             muon.step()
             model.zero_grad(set_to_none=True)
@@ -438,13 +449,16 @@ def main():
                 training_seconds += dt
                 timed_tokens += step_tokens
             if step == 1 or step % 10 == 0:  # step 1's dt includes compilation
-                print(f"step {step:05d} | loss {loss_value:.4f} | lr x{lr_multiplier(training_seconds / budget):.2f} "
+                print(f"step {step:05d} | loss {loss_value:.4f} | lr x{lr_multiplier(min(progress(), 1)):.2f} "
                       f"| dt {dt * 1000:.0f}ms | tok/s {step_tokens / dt:,.0f} "
-                      f"| elapsed {training_seconds:.1f}s | progress {100 * training_seconds / budget:.1f}%", flush=True)
+                      f"| elapsed {training_seconds:.1f}s | progress {100 * progress():.1f}%", flush=True)
         if training_seconds:
             print(f"train: {step} steps | {timed_tokens / training_seconds:,.0f} tok/s over the timed steps", flush=True)
-        with autocast:
-            val_bpb = prepare.evaluate_bpb(compiled, data, device_batch, device)
+        val_bpb = None  # hidden validation split: the harness scores the exported model
+        if not prepare.validation_hidden(data):
+            with autocast:
+                val_bpb = prepare.evaluate_bpb(compiled, data, device_batch, device)
+        prepare.export_model(model, data, device, autocast_dtype=torch.bfloat16 if cuda else None)
     except torch.OutOfMemoryError as err:
         free, total = torch.cuda.mem_get_info()
         print(f"out of memory at step {step}: {str(err).splitlines()[0]}\nGPU: {free / 2**30:.1f} GiB free of "
@@ -454,7 +468,7 @@ def main():
         gc.unfreeze()
         gc.enable()
 
-    if not math.isfinite(val_bpb):
+    if val_bpb is not None and not math.isfinite(val_bpb):
         print(f"val_bpb {val_bpb}\nFAIL", flush=True)
         sys.exit(1)
     if cuda:
@@ -463,7 +477,7 @@ def main():
         peak_memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
     mfu = 100 * token_flops * timed_tokens / training_seconds / peak_flops if peak_flops and training_seconds else 0.0
     summary = {
-        "val_bpb": f"{val_bpb:.6f}",
+        **({"val_bpb": f"{val_bpb:.6f}"} if val_bpb is not None else {}),
         "training_seconds": f"{training_seconds:.1f}",
         "total_seconds": f"{time.time() - t_start:.1f}",
         "peak_vram_mb": f"{peak_memory_mb:.1f}",

@@ -6,7 +6,10 @@
  * what it must write (its directory, a private /tmp, the uv cache, the data cache until data is
  * prepared), the harness and every other tracked file that is not editable read-only, the
  * repository's git files read-only, no network unless the run sets `AUTORESEARCH_NETWORK=1` in
- * `trainer.env`, and the GPU devices passed through.
+ * `trainer.env`, and the GPU devices passed through. Under harness evaluation the validation split
+ * is covered (an empty file over each prepared val.bin, the raw files it came from hidden too), and the
+ * directory the model is exported to is writable. The harness's evaluator runs in a sandbox of its own
+ * (`sandboxedEvaluator`): everything read-only, no network, its copy of the harness and the model.
  *
  * The process group is kept: the worker starts bwrap as the leader of a new group, and every process
  * of the sandbox stays in it (no `--new-session`; the group has no controlling terminal anyway, as
@@ -16,7 +19,7 @@
  */
 import { execa } from 'execa';
 import { constants, existsSync } from 'node:fs';
-import { access, lstat, mkdir, readdir } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -91,12 +94,18 @@ export interface SandboxInput {
   editable: string[];
   /** The trainer's environment (trainerEnv); read for HOME, the caches and the network switch. */
   env: Record<string, string>;
+  /** Cover the validation split (harness evaluation): the trainer must not see what it is scored on. */
+  hideValidation?: boolean;
+  /** Directories outside the trainer dir it may write (the model's export directory). */
+  writable?: string[];
 }
 
 export interface SandboxedCommand {
   file: string;
   args: string[];
   env: Record<string, string>;
+  /** Whether the validation split was hidden, and why not when asked for and it was not. */
+  validation?: { hidden: true } | { hidden: false; reason: string };
 }
 
 /** The data cache prepare.py writes (AUTORESEARCH_CACHE, default ~/.cache/autoresearch/data). */
@@ -113,6 +122,37 @@ async function holdsPreparedData(cache: string): Promise<boolean> {
     }
   }
   return false;
+}
+
+/** The original climbmix's pinned validation shard, kept in the cache root under its own name (prepare.py). */
+const CLIMBMIX_VAL_SHARD = 'shard_06542.parquet';
+
+/**
+ * What holds the validation split in a prepared data cache: every v<N>/<source>/vocab<V>/val.bin, the
+ * climbmix val shard, and the raw downloads (TinyStories' file holds its validation documents).
+ */
+export async function validationPathsOf(cache: string): Promise<{ files: string[]; dirs: string[] }> {
+  const dirs = async (dir: string) => (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name));
+  const files: string[] = [];
+  for (const version of (await dirs(cache)).filter((d) => /^v\d+$/.test(path.basename(d)))) {
+    for (const source of await dirs(version)) {
+      for (const vocab of await dirs(source)) if (existsSync(path.join(vocab, 'val.bin'))) files.push(path.join(vocab, 'val.bin'));
+    }
+  }
+  if (existsSync(path.join(cache, CLIMBMIX_VAL_SHARD))) files.push(path.join(cache, CLIMBMIX_VAL_SHARD));
+  return { files, dirs: existsSync(path.join(cache, 'downloads')) ? [path.join(cache, 'downloads')] : [] };
+}
+
+/** An empty read-only file to bind over what the trainer must not read (one per worker process). */
+let emptyFile: Promise<string> | undefined;
+function anEmptyFile(): Promise<string> {
+  emptyFile ??= (async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'ar-hidden-')), 'empty');
+    await writeFile(file, '');
+    await chmod(file, 0o444);
+    return file;
+  })();
+  return emptyFile;
 }
 
 /** The worktree's `.git` file, its git dir and the common git dir, where the trainer dir is in a git worktree. */
@@ -166,11 +206,24 @@ export async function sandboxed(bwrap: string, input: SandboxInput): Promise<San
   // The data cache: writable only until a data set is prepared (the offline demo is prepared on
   // first use, by the baseline); from then on the trainer reads it and cannot change it.
   const dataCache = dataCacheOf(env);
+  let validation: SandboxedCommand['validation'];
   if (await holdsPreparedData(dataCache)) {
     args.push('--ro-bind', dataCache, dataCache);
+    if (input.hideValidation) {
+      const hidden = await validationPathsOf(dataCache);
+      const empty = await anEmptyFile();
+      for (const file of hidden.files) args.push('--ro-bind', empty, file);
+      for (const dir of hidden.dirs) args.push('--tmpfs', dir, '--remount-ro', dir);
+      validation = { hidden: true };
+    }
   } else {
     await mkdir(dataCache, { recursive: true });
     args.push('--bind', dataCache, dataCache);
+    if (input.hideValidation) validation = { hidden: false, reason: `the data cache ${dataCache} is prepared by this very trainer (prepare the data first)` };
+  }
+  for (const dir of input.writable ?? []) {
+    await mkdir(dir, { recursive: true });
+    args.push('--bind', dir, dir);
   }
 
   args.push('--bind', trainerDir, trainerDir);
@@ -186,5 +239,36 @@ export async function sandboxed(bwrap: string, input: SandboxInput): Promise<San
   env.UV_LINK_MODE ??= 'copy';
   // Without network uv should not try to reach an index: it fails at once, naming what is missing.
   if (!network) env.UV_OFFLINE ??= '1';
+  return { file: bwrap, args, env, validation };
+}
+
+export interface EvaluatorSandboxInput {
+  file: string;
+  args: string[];
+  /** Where it runs (the trainer dir: `uv run` finds the trainer's environment there); read-only. */
+  cwd: string;
+  env: Record<string, string>;
+  /** Paths it reads that may lie under /tmp, which is private inside (the harness copy). */
+  readable: string[];
+}
+
+/**
+ * The evaluator's sandbox: the whole filesystem read-only (the data cache included, validation split
+ * visible), its own PID namespace and /tmp, no network, GPUs passed through. Only the uv cache stays
+ * writable, because `uv run` locks it.
+ */
+export async function sandboxedEvaluator(bwrap: string, input: EvaluatorSandboxInput): Promise<SandboxedCommand> {
+  const env = { ...input.env };
+  const args = ['--ro-bind', '/', '/', '--unshare-pid', '--proc', '/proc', '--dev', '/dev', '--unshare-net'];
+  for (const device of await gpuDevices()) args.push('--dev-bind', device, device);
+  args.push('--tmpfs', '/tmp');
+  if (env.UV_CACHE_DIR) {
+    await mkdir(env.UV_CACHE_DIR, { recursive: true });
+    args.push('--bind', env.UV_CACHE_DIR, env.UV_CACHE_DIR);
+  }
+  for (const p of input.readable) args.push('--ro-bind', p, p);
+  args.push('--chdir', path.resolve(input.cwd), '--', input.file, ...input.args);
+  env.TRITON_CACHE_DIR ??= '/tmp/.triton-cache';
+  env.UV_OFFLINE ??= '1';
   return { file: bwrap, args, env };
 }

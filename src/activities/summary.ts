@@ -20,14 +20,22 @@ export const SUMMARY_KEYS: readonly string[] = Object.keys(TrainerSummarySchema.
 /** At most this many keys beyond the nine are kept (the first ones printed), so the summary stays small. */
 export const MAX_EXTRA_METRICS = 32;
 
+/** Under harness evaluation the trainer may print no val_bpb (its validation split is hidden): the harness scores it. */
+const HarnessTrainerSummarySchema = TrainerSummarySchema.partial({ val_bpb: true });
+export type PartialTrainerSummary = z.infer<typeof HarnessTrainerSummarySchema>;
+
 export type SummaryParse = { ok: true; summary: TrainerSummary } | { ok: false; reason: string };
+export type PartialSummaryParse = { ok: true; summary: PartialTrainerSummary } | { ok: false; reason: string };
 
 /**
  * Parses the last `---` block of a trainer's output. `FAIL` after the last block start (or anywhere,
  * when there is no block), a missing block, or a NaN val_bpb is a failure with a reason (the
  * experiment becomes a crash). Keys beyond the nine (names up to 64 characters) are kept up to MAX_EXTRA_METRICS.
+ * With `valBpb: 'optional'` (harness evaluation) a block without val_bpb is accepted.
  */
-export function parseSummary(output: string): SummaryParse {
+export function parseSummary(output: string): SummaryParse;
+export function parseSummary(output: string, options: { valBpb: 'optional' }): PartialSummaryParse;
+export function parseSummary(output: string, options?: { valBpb: 'optional' }): SummaryParse | PartialSummaryParse {
   const lines = output.split(/\r?\n/).map((l) => l.trim());
   const start = lines.lastIndexOf('---');
   if (lines.slice(start + 1).includes('FAIL')) return { ok: false, reason: 'trainer printed FAIL' };
@@ -48,8 +56,8 @@ export function parseSummary(output: string): SummaryParse {
     }
     values[key] = v;
   }
-  if (!('val_bpb' in values)) return { ok: false, reason: 'summary block has no val_bpb' };
-  const parsed = TrainerSummarySchema.safeParse(values);
+  if (!('val_bpb' in values) && !options) return { ok: false, reason: 'summary block has no val_bpb' };
+  const parsed = (options ? HarnessTrainerSummarySchema : TrainerSummarySchema).safeParse(values);
   if (!parsed.success) {
     return { ok: false, reason: `invalid summary: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   }

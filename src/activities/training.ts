@@ -1,4 +1,7 @@
-/** The trainer's steps of an experiment: train (run the trainer command) and evaluate (read its score). */
+/**
+ * The trainer's steps of an experiment: train (run the trainer command) and evaluate (score it: by the
+ * harness, from the exported model, or by the trainer's own summary under `evaluation: "trainer"`).
+ */
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, parseCommandString } from 'execa';
@@ -6,6 +9,8 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { TrainerConfig } from '../config/runInput.js';
 import { FAILURE } from '../definitions.js';
 import { parseSummary, type TrainerSummary } from './summary.js';
+import { harnessChanges } from './harnessFiles.js';
+import { evaluateOnce, evaluatorRecordOf, judge, modelFileOf } from './harnessEvaluation.js';
 import { CappedLog, killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { trainerEnv } from './trainerEnv.js';
 import { findExecutable, sandboxed, sandboxStatus, unsandboxedWarning } from './sandbox.js';
@@ -24,12 +29,29 @@ export interface TrainInput {
   seed?: number;
 }
 
+/** What evaluate needs to score a trained experiment by the harness (and to check the harness again). */
+export interface HarnessContext {
+  experimentId: string;
+  trainerDir: string;
+  trainer: TrainerConfig;
+  gpu?: string;
+  seed?: number;
+  baseCommit?: string;
+  /** Where the trainer exported its model (harness evaluation only). */
+  modelFile?: string;
+  /** Whether the trainer's sandbox hid the validation split, and why not. */
+  validation?: { hidden: true } | { hidden: false; reason: string };
+}
+
 export interface TrainResult {
   exitCode: number | null;
   signal?: string;
   timedOut: boolean;
   seconds: number;
   logFile: string;
+  /** Set when the trainer was not run: why (a changed harness file). */
+  refused?: string;
+  harness?: HarnessContext;
 }
 
 export interface TrainProgress {
@@ -54,17 +76,39 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   if (stray) ctx.log.warn('ended a stray trainer left by an earlier attempt', { pgid: stray });
 
   const [file, ...args] = parseCommandString(input.trainer.command);
-  const env = trainerEnv(input);
+  const byHarness = input.trainer.evaluation === 'harness';
+  const modelFile = byHarness ? modelFileOf(input.logFile) : undefined;
+  const env = trainerEnv({ ...input, modelFile });
   // Found here, not by execvp: inside the sandbox a missing command would be bwrap's exit 1, a crash row.
   if (!(await findExecutable(file, env.PATH ?? '', input.trainerDir))) {
     throw ApplicationFailure.nonRetryable(`trainer.command: "${file}" not found on the worker's PATH (cwd ${input.trainerDir})`, FAILURE.TrainerConfig);
+  }
+  const harness: HarnessContext = {
+    experimentId: input.experimentId, trainerDir: input.trainerDir, trainer: input.trainer, gpu: input.gpu, seed: input.seed,
+    baseCommit: input.baseCommit, modelFile,
+  };
+  // Nothing of an earlier attempt may be scored: its model and its recorded evaluation go.
+  if (modelFile) await rm(path.dirname(modelFile), { recursive: true, force: true });
+  await rm(evaluatorRecordOf(input.logFile), { force: true });
+  if (input.baseCommit) {
+    const changed = await harnessChanges({ trainerDir: input.trainerDir, baseCommit: input.baseCommit, editable: input.trainer.editable, untracked: true });
+    if (changed.length) {
+      const refused = `harness changed before training: ${changed.join('; ')}`;
+      await writeFile(input.logFile, `# ${input.experimentId}: not trained: ${refused}\n`);
+      return { exitCode: null, timedOut: false, seconds: 0, logFile: input.logFile, refused, harness };
+    }
   }
   const sandbox = await sandboxStatus();
   const warning = unsandboxedWarning(sandbox);
   if (warning) ctx.log.warn(warning);
   const command = sandbox.available
-    ? await sandboxed(sandbox.bwrap, { file, args, trainerDir: input.trainerDir, editable: input.trainer.editable, env })
-    : { file, args, env };
+    ? await sandboxed(sandbox.bwrap, {
+      file, args, trainerDir: input.trainerDir, editable: input.trainer.editable, env,
+      hideValidation: byHarness, writable: modelFile ? [path.dirname(modelFile)] : [],
+    })
+    : { file, args, env, validation: byHarness ? { hidden: false as const, reason: 'no sandbox' } : undefined };
+  if (modelFile) await mkdir(path.dirname(modelFile), { recursive: true });
+  harness.validation = command.validation;
   // Each attempt rewrites the log, so evaluate reads only the attempt that finished.
   await writeFile(input.logFile, `# ${input.experimentId} attempt ${ctx.info.attempt} on ${input.lane ?? 'this host'} at ${new Date().toISOString()}: ` +
     `${input.trainer.command} (budget ${input.trainer.timeBudgetSeconds}s${sandbox.available ? ', sandboxed' : ', no sandbox'})\n`);
@@ -130,7 +174,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     log.close();
     await appendFile(input.logFile, `\n# exit ${result.exitCode ?? result.signal} after ${seconds.toFixed(1)}s${timedOut ? ' (timed out: killed)' : ''}\n`);
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-    return { exitCode: result.exitCode ?? null, signal: result.signal ?? undefined, timedOut, seconds, logFile: input.logFile };
+    return { exitCode: result.exitCode ?? null, signal: result.signal ?? undefined, timedOut, seconds, logFile: input.logFile, harness };
   } finally {
     clearInterval(beat);
     clearTimeout(deadline);
@@ -147,12 +191,42 @@ const CRASH_LOG_TAIL_BYTES = 6_000;
 /** The summary block is at the end of the log: only that much is read, however much the trainer printed. */
 const SUMMARY_TAIL_BYTES = 64 * 1024;
 
-/** No block, FAIL, NaN, a timeout or a non-zero exit: each is a crash, with the reason recorded. */
+/**
+ * No block, FAIL, NaN, a timeout, a non-zero exit or a changed harness file: each is a crash, with the
+ * reason recorded. Under harness evaluation the score is the harness's (harnessEvaluation.ts): an
+ * unloadable model, a failed causality check or a trainer whose printed val_bpb disagrees is a crash too.
+ * Under `evaluation: "trainer"` the trainer's printed summary is trusted.
+ */
 export async function evaluate(result: TrainResult): Promise<Evaluation> {
   const tail = await readTail(result.logFile, SUMMARY_TAIL_BYTES);
   const failed = (reason: string): Evaluation => ({ ok: false, reason, logTail: tail.slice(-CRASH_LOG_TAIL_BYTES) });
+  if (result.refused) return failed(result.refused);
   if (result.timedOut) return failed(`timed out after ${result.seconds.toFixed(0)}s`);
   if (result.exitCode !== 0) return failed(`trainer exited with ${result.exitCode ?? result.signal}`);
-  const parsed = parseSummary(tail);
-  return parsed.ok ? parsed : failed(parsed.reason);
+  const harness = result.harness;
+  if (harness?.baseCommit) {
+    const changed = await harnessChanges({ trainerDir: harness.trainerDir, baseCommit: harness.baseCommit, editable: harness.trainer.editable, untracked: false });
+    if (changed.length) return failed(`harness changed during training: ${changed.join('; ')}`);
+  }
+  if (!harness?.modelFile) {
+    const parsed = parseSummary(tail);
+    return parsed.ok ? parsed : failed(parsed.reason);
+  }
+  const parsed = parseSummary(tail, { valBpb: 'optional' });
+  if (!parsed.ok) return failed(parsed.reason);
+  const scored = await evaluateOnce({
+    trainerDir: harness.trainerDir,
+    baseCommit: harness.baseCommit ?? 'HEAD',
+    trainerCommand: harness.trainer.command,
+    modelFile: harness.modelFile,
+    env: trainerEnv(harness),
+    logFile: result.logFile.replace(/\.log$/, '.evaluation.log'),
+    record: evaluatorRecordOf(result.logFile),
+  });
+  const judged = judge(parsed.summary, scored);
+  if (!judged.ok) return failed(judged.reason);
+  const validation = harness.validation;
+  return validation && !validation.hidden
+    ? { ...judged, warning: `validation split not hidden from the trainer: ${validation.reason}` }
+    : judged;
 }

@@ -28,12 +28,16 @@ export function fixtureValBpb(source: string): number {
   return 1.0 + 0.5 * Math.log2(lr / 0.08) ** 2 + 0.02 * (depth - 6) ** 2 + 2.0 * (warmup - 0.1) ** 2;
 }
 
+/**
+ * A run input for the fixture trainer. It prints its summary and exports no model, so its score is
+ * trusted (`evaluation: "trainer"`); the harness's evaluation is tested with torch trainers (test/fault/cheating.test.ts).
+ */
 export function fixtureRunInput(repo: string, tag: string, extra: Record<string, unknown> = {}) {
   const { trainer, ...rest } = extra as { trainer?: Record<string, unknown> };
   return {
     tag,
     repo,
-    trainer: { command: 'python3 train.py', timeBudgetSeconds: 5, timeoutSeconds: 60, heartbeatTimeoutSeconds: 10, ...trainer },
+    trainer: { command: 'python3 train.py', evaluation: 'trainer', timeBudgetSeconds: 5, timeoutSeconds: 60, heartbeatTimeoutSeconds: 10, ...trainer },
     maxExperiments: 4,
     ...rest,
   };

@@ -146,6 +146,7 @@ describe('the trainer sandbox', () => {
       logFile: path.join(logs, 'exp-0001.log'),
       trainer: TrainerConfigSchema.parse({
         command: 'python3 train.py',
+        evaluation: 'trainer', // a fixture: it prints its summary and exports no model
         timeBudgetSeconds: 1,
         timeoutSeconds: 60,
         env: { PORT: String(port), GIT_COMMON: gitCommon, WORKTREE: worktree, AUTORESEARCH_CACHE: dataCache },
@@ -187,7 +188,7 @@ describe('the trainer sandbox', () => {
       experimentId: `${runId}/exp-0001`,
       trainerDir,
       logFile: path.join(logs, 'exp-0001.log'),
-      trainer: TrainerConfigSchema.parse({ command: 'python3 train.py', timeBudgetSeconds: 1, timeoutSeconds: 3 }),
+      trainer: TrainerConfigSchema.parse({ command: 'python3 train.py', timeBudgetSeconds: 1, timeoutSeconds: 3, evaluation: 'trainer' }),
     };
     const started = Date.now();
     const running = new MockActivityEnvironment({ attempt: 1 }).run(train, input) as Promise<TrainResult>;

@@ -1,0 +1,171 @@
+/**
+ * Harness evaluation: the score of an experiment comes from the fixed harness, never from the code the
+ * agent edits. The trainer exports its model (prepare.export_model); `evaluate.py`, copied from the
+ * run's base commit into a directory of its own, loads it in a separate (sandboxed) process, computes
+ * bits per byte on the validation split and checks causality. docs/evaluation.md has the guarantees.
+ */
+import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, parseCommandString } from 'execa';
+import { z } from 'zod';
+import { harnessFileAt } from './harnessFiles.js';
+import { killGroup } from './trainerProcess.js';
+import { sandboxedEvaluator, sandboxStatus } from './sandbox.js';
+import type { TrainerSummary } from './summary.js';
+
+/** The harness files the evaluator runs from: copied from the base commit, so nothing the trainer wrote is imported. */
+export const HARNESS_FILES = ['evaluate.py', 'prepare.py'] as const;
+
+/**
+ * How far the trainer's own printed val_bpb may lie from the harness's: |trainer - harness| <=
+ * ABSOLUTE + RELATIVE * harness. On a CPU both compute the same float32 sums (they agree to about
+ * 1e-6); on a GPU the trainer scores its compiled bf16 model, the harness the exported graph.
+ */
+export const AGREEMENT = { absolute: 0.001, relative: 0.005 } as const;
+
+/** The evaluator must finish inside the evaluate activity's two minutes. */
+const EVALUATOR_TIMEOUT_MS = 100_000;
+
+/** The evaluator's last line: `evaluation-json: {...}`. */
+export const EvaluatorOutputSchema = z.union([
+  z.object({ error: z.string() }),
+  z.object({
+    val_bpb: z.number().finite().positive().nullable(),
+    causal: z.boolean(),
+    causality_problem: z.string().nullable(),
+    causality_max_change: z.number().nullable(),
+    causality_tolerance: z.number(),
+    tokens_evaluated: z.number().int().nonnegative(),
+    eval_seconds: z.number(),
+    device: z.string(),
+  }),
+]);
+export type EvaluatorOutput = z.infer<typeof EvaluatorOutputSchema>;
+
+/** The model file of an experiment, in a directory of its own beside its log (the trainer's sandbox may write only that). */
+export function modelFileOf(logFile: string): string {
+  return path.join(logFile.replace(/\.log$/, '.model'), 'model.pt2');
+}
+
+/** The evaluator's recorded answer beside the log: a retried evaluate reads it instead of scoring twice. */
+export function evaluatorRecordOf(logFile: string): string {
+  return logFile.replace(/\.log$/, '.evaluation.json');
+}
+
+/**
+ * The evaluator's command line, launched the way the trainer is: the trainer command's script (its
+ * first `.py` argument) becomes `script`, so `uv run train.py` gives `uv run <script>` (the trainer's
+ * environment) and `python3 train.py` gives `python3 <script>`; without a `.py` argument, `python3`.
+ */
+export function harnessCommand(trainerCommand: string, script: string, args: string[]): { file: string; args: string[] } {
+  const words = parseCommandString(trainerCommand);
+  const at = words.findIndex((w, i) => i > 0 && w.endsWith('.py'));
+  if (at < 0) return { file: 'python3', args: [script, ...args] };
+  return { file: words[0], args: [...words.slice(1, at), script, ...args] };
+}
+
+/** The last `evaluation-json:` line of the evaluator's output, validated. */
+export function parseEvaluatorOutput(output: string): EvaluatorOutput | undefined {
+  const line = output.split('\n').reverse().find((l) => l.startsWith('evaluation-json: '));
+  if (!line) return undefined;
+  try {
+    const parsed = EvaluatorOutputSchema.safeParse(JSON.parse(line.slice('evaluation-json: '.length)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface EvaluatorRun {
+  trainerDir: string;
+  baseCommit: string;
+  trainerCommand: string;
+  modelFile: string;
+  /** The trainer's environment (same data, device and caches). */
+  env: Record<string, string>;
+  /** Where its output goes (beside the trainer's log). */
+  logFile: string;
+}
+
+export interface EvaluateOnceInput extends EvaluatorRun {
+  /** Where its answer is recorded (evaluatorRecordOf). */
+  record: string;
+}
+
+export type EvaluatorResult = { ok: true; output: Exclude<EvaluatorOutput, { error: string }> } | { ok: false; reason: string };
+
+/** Runs the evaluator once, sandboxed where bwrap works; its output goes to `logFile`. */
+export async function runEvaluator(input: EvaluatorRun): Promise<EvaluatorResult> {
+  const harnessDir = await mkdtemp(path.join(os.tmpdir(), 'ar-harness-'));
+  try {
+    for (const file of HARNESS_FILES) {
+      const text = await harnessFileAt(input.trainerDir, input.baseCommit, file);
+      if (text === undefined) {
+        return { ok: false, reason: `harness evaluation needs ${file} in the trainer dir at the base commit; set trainer.evaluation to "trainer" to trust the trainer's own summary` };
+      }
+      await writeFile(path.join(harnessDir, file), text);
+    }
+    const plain = harnessCommand(input.trainerCommand, path.join(harnessDir, 'evaluate.py'), [input.modelFile]);
+    // No bytecode written; uv runs the environment the trainer ran in, as it is.
+    const { AUTORESEARCH_MODEL_OUT: _unused, ...inherited } = input.env;
+    const env = { ...inherited, PYTHONDONTWRITEBYTECODE: '1', UV_NO_SYNC: '1' };
+    const sandbox = await sandboxStatus();
+    const command = sandbox.available
+      ? await sandboxedEvaluator(sandbox.bwrap, { ...plain, cwd: input.trainerDir, env, readable: [harnessDir] })
+      : { ...plain, env };
+    const child = execa(command.file, command.args, {
+      cwd: input.trainerDir, env: command.env, extendEnv: false, detached: true, stdin: 'ignore', all: true, reject: false,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid) killGroup(child.pid);
+    }, EVALUATOR_TIMEOUT_MS);
+    const done = await child.finally(() => clearTimeout(timer));
+    if (child.pid) killGroup(child.pid);
+    const all = String(done.all ?? '');
+    await writeFile(input.logFile, `# ${[command.file, ...command.args].join(' ')}\n${all}\n# exit ${done.exitCode ?? done.signal}\n`);
+    if (timedOut) return { ok: false, reason: `the harness's evaluator took longer than ${EVALUATOR_TIMEOUT_MS / 1000}s` };
+    const output = parseEvaluatorOutput(all);
+    if (output && 'error' in output) return { ok: false, reason: `the exported model could not be evaluated: ${output.error}` };
+    if (!output) {
+      const last = all.trim().split('\n').slice(-1)[0]?.slice(0, 300) ?? '';
+      return { ok: false, reason: `the harness's evaluator failed (exit ${done.exitCode ?? done.signal}): ${last}` };
+    }
+    return { ok: true, output };
+  } finally {
+    await rm(harnessDir, { recursive: true, force: true });
+  }
+}
+
+/** The evaluator's answer for this attempt's model: recorded once, so a retried evaluate does not score twice. */
+export async function evaluateOnce(input: EvaluateOnceInput): Promise<EvaluatorResult> {
+  const { record } = input;
+  if (existsSync(record)) return JSON.parse(await readFile(record, 'utf8')) as EvaluatorResult;
+  if (!existsSync(input.modelFile)) {
+    return { ok: false, reason: `no exported model at ${input.modelFile}: the trainer must call prepare.export_model (harness evaluation)` };
+  }
+  const result = await runEvaluator(input);
+  await writeFile(record, JSON.stringify(result));
+  // The model is large on a GPU (hundreds of MB) and its score is recorded: it is not kept.
+  await rm(path.dirname(input.modelFile), { recursive: true, force: true });
+  return result;
+}
+
+export type Judgement = { ok: true; summary: TrainerSummary } | { ok: false; reason: string };
+
+/** The harness's score replaces the trainer's; a failed causality check or a disagreeing trainer score fails the experiment. */
+export function judge(trainer: Partial<TrainerSummary>, harness: EvaluatorResult): Judgement {
+  if (!harness.ok) return harness;
+  const out = harness.output;
+  if (!out.causal) return { ok: false, reason: `causality check failed: ${out.causality_problem ?? 'the model sees the future'}` };
+  if (out.val_bpb === null) return { ok: false, reason: 'the harness could not score the model (non-finite val_bpb)' };
+  const printed = trainer.val_bpb;
+  if (printed !== undefined && Math.abs(printed - out.val_bpb) > AGREEMENT.absolute + AGREEMENT.relative * out.val_bpb) {
+    return { ok: false, reason: `the trainer printed val_bpb ${printed} but the harness measured ${out.val_bpb.toFixed(6)} (allowed difference ${AGREEMENT.absolute} + ${AGREEMENT.relative * 100}%)` };
+  }
+  return { ok: true, summary: { ...trainer, val_bpb: out.val_bpb } as TrainerSummary };
+}
