@@ -42,7 +42,8 @@ describe('prepareRun (the real activity, on a temporary repository)', () => {
     const prepared = await env.run(prepareRun, c);
     expect(await env.run(prepareRun, c)).toEqual(prepared); // a retry: the same run
     await expect(prepareRun(c)).rejects.toThrow(/runKey/);
-    const other = new MockActivityEnvironment({ workflowExecution: { workflowId: 'bare', runId: 'r2' } });
+    const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    const other = new MockActivityEnvironment({ workflowExecution: { workflowId: 'bare', runId: 'r2' } }, { logger: quiet });
     expect(await failureOf(other.run(prepareRun, c))).toMatchObject({ type: 'InvalidRunInput', message: expect.stringMatching(/^tag: .*resume: true/) });
   });
 });
