@@ -63,6 +63,15 @@ export interface ExperimentRecord {
   lane?: string;
   /** Size of the last prompt sent, for the worst-case cost of the next call. */
   promptChars?: number;
+  /** The keep decision's inputs: the incumbent's mean minus this one's, bpb (positive is better). */
+  delta?: number;
+  /** σ of one training run, bpb, as the decision saw it (0 under the greedy rule). */
+  sigma?: number;
+  /** Runs of this experiment beyond its first that the decision asked for (confirmations and re-measurements). */
+  confirmations?: number;
+  /** Training steps and tokens of its latest run, as the trainer reported them. */
+  steps?: number;
+  tokens?: number;
 }
 
 /** Where a run lives on one host's disk (each host resolves its own), and the remote they share. */
@@ -119,7 +128,10 @@ export function describeBest(best: Pick<BestResult, 'valBpb' | 'commit' | 'exper
 // ---------------------------------------------------------------------------------------------
 // results.tsv: the original's five columns first; ours follow and never replace them
 
-export const RESULTS_COLUMNS = ['commit', 'val_bpb', 'memory_gb', 'status', 'description', 'cost_usd', 'experiment_id', 'lane', 'reason'] as const;
+export const RESULTS_COLUMNS = [
+  'commit', 'val_bpb', 'memory_gb', 'status', 'description', 'cost_usd', 'experiment_id', 'lane', 'delta', 'sigma', 'confirmations', 'steps',
+  'tokens', 'reason',
+] as const;
 /** The columns every results.tsv has, ours and the original's. */
 export const ORIGINAL_COLUMNS = RESULTS_COLUMNS.slice(0, 5);
 export const RESULTS_HEADER = `${RESULTS_COLUMNS.join('\t')}\n`;
@@ -135,6 +147,11 @@ export function formatResultsRow(r: ExperimentRecord): string {
     r.costUsd.toFixed(4),
     r.experimentId,
     r.lane ?? '-',
+    r.delta === undefined ? '-' : r.delta.toFixed(6),
+    r.sigma === undefined ? '-' : r.sigma.toFixed(6),
+    String(r.confirmations ?? 0),
+    r.steps === undefined ? '-' : String(r.steps),
+    r.tokens === undefined ? '-' : String(r.tokens),
     oneLine(r.error ?? '').slice(0, 300),
   ].join('\t') + '\n';
 }
@@ -259,6 +276,10 @@ export interface RunStatus {
   branch?: string;
   resultsFile?: string;
   endReason?: string;
+  /** Why the run paused itself (the breaker), until resume, a steer or stop. */
+  pausedReason?: string;
+  /** σ of one training run as the keep rule sees it now, bpb (absent before the baseline or under the greedy rule). */
+  sigma?: number;
 }
 export const statusQuery = defineQuery<RunStatus>('status');
 /** The latest results (a bounded window; results.tsv has them all). */

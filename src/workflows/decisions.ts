@@ -8,6 +8,9 @@ import type { RunConfig } from '../config/runInput.js';
 import { estimateMaxCallCostUsd } from '../proposers/cost.js';
 import type { Proposal } from '../proposers/proposal.js';
 import {
+  decideKeep, estimateNoise, noiseTotals, NO_NOISE_TOTALS, type BudgetKind, type Decision, type Measurement, type NoiseEstimate, type NoiseTotals,
+} from './keepRule.js';
+import {
   experimentId, type BestResult, type ExperimentRecord, type ExperimentStatus, type ResearchPhase, type RunningExperiment, type RunPaths,
   type SteeringNote,
 } from '../definitions.js';
@@ -33,6 +36,8 @@ export interface InFlight extends RunningExperiment {
 
 /** Everything the run carries across continue-as-new. Nothing in it grows with the number of experiments. */
 export interface RunState {
+  /** The run input as resolved when the run started: every default and price filled in. */
+  config?: RunConfig;
   /** The paths of the host that prepared the run (shown in status; each host resolves its own). */
   paths?: RunPaths;
   /** The commit the run started from. */
@@ -47,6 +52,16 @@ export interface RunState {
   moved: InFlight[];
   /** The number the next experiment gets. */
   nextExperiment: number;
+  /** The run's first experiment, its baseline: 0, or the next number of a resumed tag. */
+  firstExperiment: number;
+  /** Crash or invalid results in a row: the breaker pauses the run at `pauseAfterFailures`. */
+  consecutiveFailures: number;
+  /** Why the run paused itself, until resume, a steer or stop. */
+  pausedReason?: string;
+  /** The best's own runs, not the ones that got it kept (bounded), and its model's shape: what candidates are compared with. */
+  incumbent: Incumbent;
+  /** The noise of former incumbents' runs, as sums: σ pools them with the incumbent's. */
+  noise: NoiseTotals;
   /** The next experiment's proposal, made while another trained; and whether one is being made. */
   prepared?: PreparedProposal;
   proposing: boolean;
@@ -66,6 +81,33 @@ export interface RunState {
   programOverride?: string;
 }
 
+/** The best's runs and model shape. */
+export interface Incumbent {
+  runs: Measurement[];
+  shape?: ModelShape;
+}
+export interface ModelShape {
+  numParamsM?: number;
+  depth?: number;
+}
+/** Runs of the incumbent kept in the state; older ones are pooled into the noise sums. */
+const INCUMBENT_RUNS = 20;
+
+/** What an experiment measured for the keep decision, beside its outcome. */
+export interface Measured {
+  /** Every run of the candidate: its first, confirmations, re-measurements. */
+  candidate: Measurement[];
+  /** Runs of the incumbent it made beside confirmations. */
+  incumbentReruns: Measurement[];
+  /** Fresh runs of the candidate once the experiment judged it a keep: the new incumbent's reference. */
+  fresh: Measurement[];
+  remeasured: number;
+  netAddedLines?: number;
+  shape?: ModelShape;
+  /** The decision the experiment reached against the incumbent it started from. */
+  decision: Decision;
+}
+
 /** Results the proposer sees in full; results.tsv has every row. */
 export const RECENT_WINDOW = 20;
 /** Text kept per result in the window, so its size is bounded too. */
@@ -73,7 +115,8 @@ const WINDOW_TEXT_CHARS = 500;
 
 export function initialRunState(): RunState {
   return {
-    phase: 'preparing', paused: false, stopRequested: false, running: [], moved: [], nextExperiment: 0, proposing: false, experimentsDone: 0,
+    phase: 'preparing', paused: false, stopRequested: false, running: [], moved: [], nextExperiment: 0, firstExperiment: 0, consecutiveFailures: 0,
+    incumbent: { runs: [] }, noise: NO_NOISE_TOTALS, proposing: false, experimentsDone: 0,
     counts: { keep: 0, discard: 0, crash: 0, invalid: 0 }, costUsd: 0, recent: [], steeringNotes: [], notesRecorded: 0,
   };
 }
@@ -81,24 +124,51 @@ export function initialRunState(): RunState {
 /** How an experiment ended, before the decision. */
 export type Outcome = { kind: 'trained'; valBpb: number } | { kind: 'crash' } | { kind: 'invalid' };
 
-/** Keep or revert: a trained result is kept when it beats the best; the first one (the baseline) is the reference. */
-export function decide(best: Pick<BestResult, 'valBpb'> | undefined, outcome: Outcome): ExperimentStatus {
-  if (outcome.kind !== 'trained') return outcome.kind;
-  return !best || outcome.valBpb < best.valBpb ? 'keep' : 'discard';
+/** What the trainer's budget counts: a token budget makes results independent of the machine's speed. */
+export function budgetOf(config: RunConfig): BudgetKind {
+  return config.trainer.tokenBudget ? 'tokens' : 'time';
+}
+
+/** σ of one run as the keep rule sees it now: the incumbent's runs pooled with former incumbents'. */
+export function noiseOf(config: RunConfig, state: Pick<RunState, 'incumbent' | 'noise'>, extraRuns: Measurement[] = []): NoiseEstimate {
+  return estimateNoise([[...state.incumbent.runs, ...extraRuns]], budgetOf(config), config.decision, state.noise);
 }
 
 /**
  * Keep or revert one finished experiment against the best as it is now (compare-and-set: other
- * lanes may have moved it since this one started). A result that beat its own starting point but
- * not the best of now is not kept, and says why.
+ * lanes may have moved it since this one started). The experiment decided against the incumbent
+ * it started from, with the confirmations the rule asked for; when the best has moved since, its
+ * runs are judged again against the new incumbent, with no further runs, and a result that would
+ * have been kept says why it was not.
  */
-export function judge(state: Pick<RunState, 'best'>, startedFrom: BestResult | undefined, outcome: Outcome): { status: ExperimentStatus; reason?: string } {
-  const status = decide(state.best, outcome);
-  if (status === 'discard' && outcome.kind === 'trained' && state.best && (!startedFrom || outcome.valBpb < startedFrom.valBpb)) {
-    const from = startedFrom ? `its starting point ${startedFrom.valBpb.toFixed(6)} (exp ${startedFrom.experiment})` : 'the base commit';
-    return { status, reason: `beat ${from} but not the best since, ${state.best.valBpb.toFixed(6)} (exp ${state.best.experiment})` };
+export function judge(
+  config: RunConfig, state: Pick<RunState, 'best' | 'incumbent' | 'noise'>, startedFrom: BestResult | undefined, outcome: Outcome, measured?: Measured,
+): { status: ExperimentStatus; reason?: string; decision?: Decision } {
+  if (outcome.kind !== 'trained' || !measured) return { status: outcome.kind === 'trained' ? 'crash' : outcome.kind };
+  const sameIncumbent = state.best?.experiment === startedFrom?.experiment;
+  if (sameIncumbent) {
+    const { decision } = measured;
+    return { status: decision.verdict === 'keep' ? 'keep' : 'discard', reason: decision.reason, decision };
   }
-  return { status };
+  const decision = decideKeep({
+    incumbent: state.incumbent.runs, candidate: measured.candidate, noise: noiseOf(config, state), budget: budgetOf(config),
+    netAddedLines: measured.netAddedLines, remeasured: measured.remeasured,
+  }, { ...config.decision, confirmations: 0, remeasures: 0 });
+  if (decision.verdict === 'keep') return { status: 'keep', reason: decision.reason, decision };
+  const best = state.best!;
+  const from = startedFrom ? `its starting point ${startedFrom.valBpb.toFixed(6)} (exp ${startedFrom.experiment})` : 'the base commit';
+  const reason = measured.decision.verdict === 'keep'
+    ? `beat ${from} but not the best since, ${best.valBpb.toFixed(6)} (exp ${best.experiment}): ${decision.reason}`
+    : measured.decision.reason;
+  return { status: 'discard', reason, decision };
+}
+
+/** The breaker: the reason the run pauses itself, when the latest results failed `pauseAfterFailures` times in a row. */
+export function breakerReason(config: RunConfig, state: Pick<RunState, 'consecutiveFailures'>, lastError?: string): string | undefined {
+  const k = config.pauseAfterFailures;
+  if (k === 0 || state.consecutiveFailures < k) return undefined;
+  const last = lastError ? ` (the last: ${lastError.replace(/\s+/g, ' ').slice(0, 200)})` : '';
+  return `paused itself after ${state.consecutiveFailures} crash or invalid results in a row${last}; resume, steer or stop it`;
 }
 
 /**
@@ -112,18 +182,39 @@ export function startExperiment(state: RunState): { state: RunState; started: In
   return { state: { ...state, nextExperiment: state.nextExperiment + 1, running: [...state.running, started], prepared: undefined }, started };
 }
 
-/** An experiment whose lane died waits for another lane, as it was. */
-export function moveExperiment(state: RunState, experiment: number): RunState {
+/**
+ * An experiment whose lane died waits for another lane. What its proposer calls cost counts now,
+ * and its proposal goes with it, as if made ahead, so that it is neither lost nor paid for twice.
+ */
+export function moveExperiment(state: RunState, experiment: number, cancelled?: { proposal?: Proposal; costUsd: number }): RunState {
   const lost = state.running.find((r) => r.experiment === experiment);
   if (!lost) return state;
   const { hypothesis: _h, description: _d, lane: _l, trainingStartedAt: _t, ...waiting } = lost;
-  return { ...state, running: state.running.filter((r) => r !== lost), moved: [...state.moved, { ...waiting, restarted: true }] };
+  const spent = cancelled ? Math.max(0, cancelled.costUsd - lost.preparedUsd) : 0;
+  const carried: Pick<InFlight, 'prepared' | 'preparedUsd'> = !cancelled ? { prepared: lost.prepared, preparedUsd: lost.preparedUsd }
+    : cancelled.proposal ? { prepared: { proposal: cancelled.proposal, costUsd: cancelled.costUsd }, preparedUsd: cancelled.costUsd }
+      : { prepared: undefined, preparedUsd: 0 };
+  return {
+    ...state, costUsd: state.costUsd + spent, running: state.running.filter((r) => r !== lost),
+    moved: [...state.moved, { ...waiting, ...carried, restarted: true }],
+  };
 }
 
 /** The state after an experiment's record arrives: the one place the best, counts and cost change. */
-export function recordExperiment(state: RunState, record: ExperimentRecord, logTail?: string): RunState {
+export function recordExperiment(state: RunState, record: ExperimentRecord, logTail?: string, measured?: Measured, config?: RunConfig): RunState {
   const clip = (s: string | undefined) => (s && s.length > WINDOW_TEXT_CHARS ? `${s.slice(0, WINDOW_TEXT_CHARS)}…` : s);
   const kept = record.status === 'keep';
+  const failed = record.status === 'crash' || record.status === 'invalid';
+  const started = state.running.find((r) => r.experiment === record.experiment);
+  let { incumbent, noise } = state;
+  if (kept && measured) {
+    // The former incumbent's runs are a closed group now: its spread stays in σ as sums.
+    const closed = config ? noiseTotals([incumbent.runs], budgetOf(config), config.decision) : NO_NOISE_TOTALS;
+    noise = { squares: noise.squares + closed.squares, df: noise.df + closed.df };
+    incumbent = { runs: (measured.fresh.length ? measured.fresh : measured.candidate).slice(-INCUMBENT_RUNS), shape: measured.shape };
+  } else if (measured && started?.startedFrom?.experiment === state.best?.experiment) {
+    incumbent = { ...incumbent, runs: [...incumbent.runs, ...measured.incumbentReruns].slice(-INCUMBENT_RUNS) };
+  }
   const preparedUsd = state.running.find((r) => r.experiment === record.experiment)?.preparedUsd ?? 0;
   return {
     ...state,
@@ -132,7 +223,10 @@ export function recordExperiment(state: RunState, record: ExperimentRecord, logT
     experimentsDone: state.experimentsDone + 1,
     counts: { ...state.counts, [record.status]: state.counts[record.status] + 1 },
     best: kept ? { experiment: record.experiment, commit: record.commit, commitFull: record.commitFull, valBpb: record.valBpb } : state.best,
-    baselineValBpb: record.experiment === 0 && kept ? record.valBpb : state.baselineValBpb,
+    baselineValBpb: record.experiment === state.firstExperiment && kept ? record.valBpb : state.baselineValBpb,
+    consecutiveFailures: failed ? state.consecutiveFailures + 1 : 0,
+    incumbent,
+    noise,
     costUsd: state.costUsd + record.costUsd - preparedUsd,
     lastPromptChars: record.promptChars ?? state.lastPromptChars,
     recent: [...state.recent, { ...record, hypothesis: clip(record.hypothesis)!, error: clip(record.error) }].slice(-RECENT_WINDOW),

@@ -3,7 +3,7 @@
  * edit → commit → train → evaluate, and it returns what it measured; the run decides keep or
  * revert. Its own page in the web UI shows the live phase.
  */
-import { getExternalWorkflowHandle, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { RunConfig } from '../config/runInput.js';
 import type { Proposal } from '../proposers/proposal.js';
@@ -12,17 +12,28 @@ import {
   applicationFailureOf, bestRefOf, experimentName, experimentRef, experimentTrainingSignal, FAILURE, NON_RETRYABLE, REPAIRABLE,
   type BestResult, type ExperimentRecord, type FailureType, type Lane, type RunningExperiment,
 } from '../definitions.js';
-import { worstCaseCallUsd, type Outcome, type PreparedProposal } from './decisions.js';
+import { worstCaseCallUsd, type Incumbent, type Outcome, type PreparedProposal } from './decisions.js';
+import { measure } from './measuring.js';
+import type { NoiseTotals } from './keepRule.js';
 
-const RETRY = { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE };
+/**
+ * Git and file steps retry until they succeed (a full disk for a minute, a lock): the run waits,
+ * and the web UI shows the pending step's last failure. They heartbeat (every activity but train
+ * and the lease does, from a wrapper), so a dead worker is noticed in SHORT_HEARTBEAT, not at the
+ * start-to-close timeout.
+ */
+const RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE };
+const SHORT_HEARTBEAT = '20 seconds';
+export const SHORT_STEP = { startToCloseTimeout: '10 minutes', heartbeatTimeout: SHORT_HEARTBEAT, retry: RETRY } as const;
 
 /** Short git and file steps on the shared queue (any host). */
-export const steps = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: RETRY });
+export const steps = proxyActivities<Activities>(SHORT_STEP);
 
 /** The proposer: an LLM endpoint may be down for a while; the run waits for it rather than failing. */
 export const proposer = proxyActivities<Activities>({
   // Covers the proposer's own bounded retries (4 attempts of up to 300 s plus backoff).
   startToCloseTimeout: '25 minutes',
+  heartbeatTimeout: SHORT_HEARTBEAT,
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
@@ -51,13 +62,27 @@ export interface ExperimentInput {
   prepared?: PreparedProposal;
   /** It lost its lane before: its commit may be on the remote already. */
   restarted?: boolean;
+  /** The run's first experiment: the unmodified trainer, trained `decision.repeats` times. */
+  baseline: boolean;
+  /** What the keep rule compares with: the best's own runs and shape, and former incumbents' noise. */
+  incumbent: Incumbent;
+  noise: NoiseTotals;
 }
+
+/** A cancelled experiment (its lane died) hands back what it had: its proposal, and what the proposer was paid. */
+export interface CancelledExperiment {
+  proposal?: Proposal;
+  costUsd: number;
+}
+export const EXPERIMENT_CANCELLED = 'ExperimentCancelled';
 
 /** What the experiment measured; the run decides keep or revert on it. */
 export type ExperimentResult = Omit<ExperimentRecord, 'experiment' | 'experimentId' | 'status' | 'valBpb'> & {
   outcome: Outcome;
   /** The end of the log of a crashed experiment. */
   logTail?: string;
+  /** Its runs and the keep decision they led to (absent when it did not train). */
+  measured?: import('./decisions.js').Measured;
 };
 
 export const BASELINE: Proposal = { hypothesis: 'baseline: the unmodified trainer', description: 'baseline', edits: [] };
@@ -65,14 +90,24 @@ export const BASELINE: Proposal = { hypothesis: 'baseline: the unmodified traine
 export async function experiment(input: ExperimentInput): Promise<ExperimentResult> {
   const name = experimentName(input.experiment);
   const show = (phase: string, hypothesis?: string) => setCurrentDetails(`**${name}** on ${input.lane.id} · phase **${phase}**${hypothesis ? `\n\n${hypothesis}` : ''}`);
-  return onLane(input, input.lane, new ProposalState(input), show);
+  const proposal = new ProposalState(input);
+  try {
+    return await onLane(input, input.lane, proposal, show);
+  } catch (err) {
+    // The run cancels an experiment whose lane died: what it was paid for must still count.
+    if (!isCancellation(err)) throw err;
+    throw ApplicationFailure.create({
+      type: EXPERIMENT_CANCELLED, message: `${name} was cancelled`, nonRetryable: true,
+      details: [{ proposal: proposal.current, costUsd: proposal.costUsd() } satisfies CancelledExperiment],
+    });
+  }
 }
 
 /** The experiment's steps on one lane. */
 async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalState, show: (phase: string, hypothesis?: string) => void): Promise<ExperimentResult> {
   const { config, experiment: n, experimentId } = input;
   const name = experimentName(n);
-  const laneSteps = proxyActivities<Activities>({ taskQueue: lane.queue, startToCloseTimeout: '2 minutes', retry: RETRY });
+  const laneSteps = proxyActivities<Activities>({ taskQueue: lane.queue, ...SHORT_STEP });
   const trainer = proxyActivities<Activities>({
     taskQueue: lane.queue,
     startToCloseTimeout: `${config.trainer.timeoutSeconds} seconds`,
@@ -88,7 +123,7 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   if (existing) proposal.current = { hypothesis: existing.hypothesis, description: existing.description, edits: [] };
 
   // hypothesize → edit, with a bounded repair loop: an edit that fails goes back to the proposer with the error.
-  for (let attempt = 0; n > 0 && !existing; attempt++) {
+  for (let attempt = 0; !input.baseline && !existing; attempt++) {
     if (!proposal.current || proposal.repairError) {
       if (attempt > 0 && input.costBudgetUsd !== undefined && proposal.costUsd() + worstCaseCallUsd(config, proposal.promptChars) > input.costBudgetUsd) {
         proposal.repairError = `${proposal.repairError}\n(no repair: the cost cap leaves no room for another call)`;
@@ -120,35 +155,29 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   // The baseline gets an (empty) commit too, so every row has a commit carrying its experiment id.
   const committed = await laneSteps.commit.executeWithOptions({ summary: `commit ${name}: ${description}` }, [
     { lane: laneInput, experimentId, experimentRef: experimentRef(config.tag, n), description, hypothesis, restarted: input.restarted,
-      edited: n > 0 && !existing },
+      edited: !input.baseline && !existing },
   ]);
   const { paths } = committed;
 
   show('train', hypothesis);
   const parent = workflowInfo().parent;
-  // Sent beside the train step, not before it: the run learns of it as the trainer starts.
+  // Sent beside the first train step, not before it: the run learns of it as the trainer starts.
   const told = parent && getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, { experiment: n, hypothesis, description, lane: lane.id });
-  const trained = await trainer.train.executeWithOptions(
-    { summary: `train ${name} on ${lane.id}: ${description} (${config.trainer.timeBudgetSeconds} s)` },
-    [{ experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${name}.log`, trainer: config.trainer, lane: lane.id, gpu: lane.gpu,
-      baseCommit: input.baseCommit }],
-  );
+  const runs = await measure({ input, lane, laneSteps, trainer, laneInput, candidate: committed, paths, show: (phase) => show(phase, hypothesis) });
   await told;
-
-  show('evaluate', hypothesis);
-  const evaluation = await laneSteps.evaluate.executeWithOptions({ summary: `evaluate ${name}` }, [trained]);
-  const summary = evaluation.ok ? evaluation.summary : undefined;
-  show(evaluation.ok ? `val_bpb ${evaluation.summary.val_bpb.toFixed(6)}` : 'crash', hypothesis);
+  const { first, measured } = runs;
+  const summary = first.ok ? first.summary : undefined;
   return {
-    outcome: evaluation.ok ? { kind: 'trained', valBpb: evaluation.summary.val_bpb } : { kind: 'crash' },
+    outcome: measured ? { kind: 'trained', valBpb: measured.valBpb } : { kind: 'crash' },
+    measured: measured?.measured,
     commit: committed.commit,
     commitFull: committed.commitFull,
     memoryGb: summary?.peak_vram_mb !== undefined ? Math.round((summary.peak_vram_mb / 1024) * 10) / 10 : 0,
     description,
     hypothesis,
     costUsd: proposal.costUsd(),
-    error: evaluation.ok ? evaluation.warning : evaluation.reason,
-    logTail: evaluation.ok ? undefined : evaluation.logTail,
+    error: first.ok ? (measured?.failure ?? first.warning) : first.reason,
+    logTail: first.ok ? undefined : first.logTail,
     promptChars: proposal.promptChars,
     lane: lane.id,
   };
@@ -164,7 +193,7 @@ class ProposalState {
   private readonly preparedUsd: number;
 
   constructor(input: ExperimentInput) {
-    this.current = input.experiment === 0 ? BASELINE : input.prepared?.proposal;
+    this.current = input.baseline ? BASELINE : input.prepared?.proposal;
     this.preparedUsd = input.prepared?.costUsd ?? 0;
     this.promptChars = input.prepared?.promptChars;
   }

@@ -5,75 +5,42 @@
  * one RunState; decisions on it are the pure functions of decisions.ts. See docs/architecture.md.
  */
 import {
-  ApplicationFailure, allHandlersFinished, CancellationScope, condition, continueAsNew, executeChild, log, proxyActivities, setHandler,
+  allHandlersFinished, CancellationScope, condition, continueAsNew, executeChild, log, proxyLocalActivities, setHandler,
   workflowInfo, upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
 } from '@temporalio/workflow';
-import { parseRunInput, pipelineOf, type RunInput } from '../config/runInput.js';
-import { priceFor } from '../proposers/cost.js';
+import { pipelineOf, type RunConfig, type RunInput } from '../config/runInput.js';
 import {
-  applicationFailureOf, bestRefOf, experimentId, experimentName, experimentRef, experimentTrainingSignal, FAILURE, isRunFatal, laneGrantedSignal,
-  leaseQueue, MAX_NOTE_CHARS, MAX_NOTES, MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, pauseSignal, REPAIRABLE, resultsQuery, resumeSignal,
-  setProgramUpdate, statusQuery, steerUpdate, stopSignal, type ExperimentRecord, type FailureType, type Lane, type RunStatus, type RunSummary,
+  applicationFailureOf, bestRefOf, experimentId, experimentName, experimentRef, experimentTrainingSignal, isRunFatal,
+  MAX_NOTE_CHARS, MAX_NOTES, MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, NON_RETRYABLE, pauseSignal, REPAIRABLE, resultsQuery, resumeSignal,
+  setProgramUpdate, statusQuery, steerUpdate, stopSignal, type ExperimentRecord, type FailureType, type RunStatus, type RunSummary,
 } from '../definitions.js';
 import type { Activities } from '../activities/index.js';
 import type { Usage } from '../proposers/context.js';
 import {
-  effectiveExperiment, failedExperiment, initialRunState, judge, mayStart, moveExperiment, nextStep, phaseOf, recordExperiment, shouldPrepare,
-  startExperiment, type RunState,
+  breakerReason, effectiveExperiment, failedExperiment, initialRunState, judge, mayStart, moveExperiment, nextStep, noiseOf, phaseOf, recordExperiment,
+  shouldPrepare, startExperiment, type RunState,
 } from './decisions.js';
-import { experiment, proposer, steps, type ExperimentResult } from './experiment.js';
+import { EXPERIMENT_CANCELLED, experiment, proposer, steps, type CancelledExperiment, type ExperimentResult } from './experiment.js';
+import { LaneLeases } from './laneLeases.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';
 
 export async function researchRun(input: RunInput, carried?: RunState): Promise<RunSummary> {
-  const parsed = parseRunInput(input);
-  if (!parsed.ok) throw ApplicationFailure.nonRetryable(parsed.error, FAILURE.InvalidRunInput);
-  const config = parsed.config;
-  try {
-    priceFor(config.proposer); // an unpriced model would make the cost cap meaningless
-  } catch (err) {
-    throw ApplicationFailure.nonRetryable(`invalid run input: proposer.model: ${(err as Error).message}`, FAILURE.InvalidRunInput);
-  }
-  const runWorkflowId = workflowInfo().workflowId;
   let state: RunState = carried ?? initialRunState();
+  // Until the input is resolved (milliseconds), the status says so.
+  setHandler(statusQuery, () => ({
+    tag: String((input as { tag?: unknown }).tag), phase: 'preparing', running: [], paused: false, stopRequested: false, experiment: 0, experimentsDone: 0,
+    counts: { keep: 0, discard: 0, crash: 0, invalid: 0 }, timeBudgetSeconds: 0, costUsd: 0, steeringNotes: [],
+  }));
+  // Defaults and prices are resolved once, by an activity whose result is in the history: a later
+  // release that changes one does not change what this run replays.
+  const config: RunConfig = state.config ??= await resolveRun(input);
+  const runWorkflowId = workflowInfo().workflowId;
   /** Finished children, handled one at a time by the loop; and a fatal failure of a proposal made ahead. */
   const finished: { experiment: number; result?: ExperimentResult; error?: unknown; moved?: boolean }[] = [];
   let fatal: unknown;
 
-  // Lanes: the run holds a lease on `lanes` of them, each an activity that a worker with a free
-  // lane runs for as long as the run keeps it. A lease that ends by itself means its host is gone:
-  // the experiment on it moves to another lane, and a new lease is asked for (any live host, or the
-  // same one when it comes back, may grant it). Leases live in this closure, not in the state:
-  // they end before continue-as-new and are asked for again after.
-  const leases = new Map<number, { lane?: Lane; experiment?: number }>();
   const children = new Map<number, CancellationScope>();
-  const leaseScope = new CancellationScope();
-  let leaseCount = 0;
-  let ending = false;
-  const leaseSteps = proxyActivities<Activities>({
-    taskQueue: leaseQueue(workflowInfo().taskQueue),
-    startToCloseTimeout: '365 days',
-    heartbeatTimeout: `${config.trainer.heartbeatTimeoutSeconds} seconds`,
-    retry: { maximumAttempts: 1 },
-  });
-  const askForLease = () => {
-    const lease = ++leaseCount;
-    leases.set(lease, {});
-    void leaseScope.run(() => leaseSteps.holdLane({ lease })).catch(() => undefined).then(() => {
-      const lost = leases.get(lease);
-      leases.delete(lease);
-      if (ending) return;
-      if (lost?.experiment !== undefined) {
-        log.warn('a lane was lost: its experiment moves to another lane', { lane: lost.lane?.id, experiment: lost.experiment });
-        children.get(lost.experiment)?.cancel();
-      }
-      askForLease();
-    });
-  };
-  const freeLanes = () => [...leases.values()].filter((l) => l.lane && l.experiment === undefined);
-  setHandler(laneGrantedSignal, ({ lease, lane }) => {
-    const held = leases.get(lease);
-    if (held && !held.lane) held.lane = lane; // a grant for a lease already lost changes nothing
-  });
+  const lanes = new LaneLeases(config.trainer.heartbeatTimeoutSeconds, (lost) => children.get(lost)?.cancel());
 
   /** Of the experiments running, the latest one's hypothesis or training start. */
   const latest = (key: 'hypothesis' | 'trainingStartedAt') => [...state.running].reverse().find((r) => r[key])?.[key];
@@ -84,7 +51,8 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     experimentsDone: state.experimentsDone, counts: state.counts, maxExperiments: config.maxExperiments, best: state.best,
     currentHypothesis: latest('hypothesis'), trainingStartedAt: latest('trainingStartedAt'),
     timeBudgetSeconds: config.trainer.timeBudgetSeconds, costUsd: state.costUsd, steeringNotes: state.steeringNotes.map((n) => n.note),
-    branch: state.paths?.branch, resultsFile: state.paths?.resultsFile, endReason: state.endReason,
+    branch: state.paths?.branch, resultsFile: state.paths?.resultsFile, endReason: state.endReason, pausedReason: state.pausedReason,
+    sigma: config.decision.mode === 'greedy' || !state.incumbent.runs.length ? undefined : noiseOf(config, state).sigma,
   });
   /** The web UI's current details and search attributes follow every change of state. */
   let upserted = '';
@@ -97,8 +65,10 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     setCurrentDetails(renderCurrentDetails(status(), state.recent));
   };
 
+  /** Resume, and a steer while the breaker holds the run, give it `pauseAfterFailures` more tries. */
+  const resume = () => Object.assign(state, { paused: false, pausedReason: undefined, consecutiveFailures: 0 });
   setHandler(pauseSignal, () => { state.paused = true; show(); });
-  setHandler(resumeSignal, () => { state.paused = false; show(); });
+  setHandler(resumeSignal, () => { resume(); show(); });
   setHandler(stopSignal, () => { state.stopRequested = true; show(); });
   setHandler(statusQuery, status);
   setHandler(resultsQuery, () => state.recent);
@@ -112,6 +82,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   setHandler(steerUpdate, ({ note }) => {
     const fromExperiment = effectiveExperiment(state);
     state.steeringNotes.push({ note: note.trim(), fromExperiment });
+    if (state.pausedReason) resume();
     show();
     return { effectiveFromExperiment: fromExperiment, notes: state.steeringNotes.length };
   }, {
@@ -162,29 +133,29 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     const next = startExperiment(state);
     state = next.state;
     const n = next.started.experiment;
-    const held = freeLanes()[0];
+    const held = lanes.free()[0];
     held.experiment = n;
     const scope = new CancellationScope();
     children.set(n, scope);
     void scope.run(() => executeChild(experiment, {
       workflowId: experimentId(runWorkflowId, n),
-      staticSummary: n === 0 ? 'baseline' : `experiment ${n}`,
+      staticSummary: n === state.firstExperiment ? 'baseline' : `experiment ${n}`,
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       args: [{
         experiment: n, experimentId: experimentId(runWorkflowId, n), config, lane: held.lane!, baseCommit: state.baseCommit!, best: state.best,
         recent: state.recent, experimentsDone: state.experimentsDone, steeringNotes: state.steeringNotes.map((s) => s.note),
         programOverride: state.programOverride, lastCrashLog: state.lastCrashLog, inFlight: status().running.filter((r) => r.experiment !== n),
         costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - state.costUsd + next.started.preparedUsd,
-        prepared: next.started.prepared, restarted: next.started.restarted,
+        prepared: next.started.prepared, restarted: next.started.restarted, baseline: n === state.firstExperiment,
+        incumbent: state.incumbent, noise: state.noise,
       }],
-    })).then((result) => ({ experiment: n, result }), (error: unknown) => ({ experiment: n, error, moved: !leases.has(leaseOf(held)) }))
+    })).then((result) => ({ experiment: n, result }), (error: unknown) => ({ experiment: n, error, moved: !lanes.holds(held) }))
       .then((done) => {
         children.delete(n);
         held.experiment = undefined;
         finished.push(done);
       });
   }
-  const leaseOf = (held: { lane?: Lane }) => [...leases].find(([, l]) => l === held)?.[0] ?? -1;
 
   /** Keep or revert (compare-and-set against the best of now), then the results row. */
   /**
@@ -204,7 +175,10 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
 
   function finish({ experiment: n, result, error, moved }: (typeof finished)[number]): void {
     if (moved) {
-      state = moveExperiment(state, n);
+      // What it was paid for counts, and its proposal goes with it to the next lane.
+      const cancelled = applicationFailureOf(error)?.type === EXPERIMENT_CANCELLED
+        ? applicationFailureOf(error)!.details?.[0] as CancelledExperiment : undefined;
+      state = moveExperiment(state, n, cancelled);
       return;
     }
     // One experiment that fails past its retries (say, its worker died three times) is a crash row,
@@ -213,13 +187,21 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     const startedFrom = state.running.find((r) => r.experiment === n)?.startedFrom;
     let record: ExperimentRecord = failedExperiment(runWorkflowId, n, error);
     if (result) {
-      const { status: decided, reason } = judge(state, startedFrom, result.outcome);
-      const { outcome, logTail: _logTail, ...rest } = result;
+      const { status: decided, reason, decision } = judge(config, state, startedFrom, result.outcome, result.measured);
+      const { outcome, logTail: _logTail, measured: _measured, ...rest } = result;
+      const last = result.measured?.candidate.at(-1);
       record = { ...rest, experiment: n, experimentId: experimentId(runWorkflowId, n), status: decided,
-        valBpb: outcome.kind === 'trained' ? outcome.valBpb : 0, error: result.error ?? reason };
+        valBpb: outcome.kind === 'trained' ? outcome.valBpb : 0, error: result.error ?? reason,
+        delta: decision && n !== state.firstExperiment ? decision.delta : undefined, sigma: decision?.sigma,
+        confirmations: result.measured ? result.measured.candidate.length - 1 : 0, steps: last?.steps, tokens: last?.tokens };
     }
     const expectedBest = state.best?.commitFull ?? state.baseCommit!;
-    state = recordExperiment(state, record, result?.logTail);
+    state = recordExperiment(state, record, result?.logTail, result?.measured, config);
+    const tripped = !state.paused && breakerReason(config, state, record.error);
+    if (tripped) {
+      log.warn(tripped);
+      Object.assign(state, { paused: true, pausedReason: tripped });
+    }
     write(async () => {
       if (record.status === 'keep') {
         await steps.keepOrRevert.executeWithOptions({ summary: `keep ${experimentName(n)}: ${record.description}` }, [{
@@ -238,13 +220,13 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     state.baseCommit = prepared.baseCommit;
     state.phase = 'idle';
   }
-  for (let i = 0; i < config.lanes; i++) askForLease();
+  for (let i = 0; i < config.lanes; i++) lanes.ask();
 
   // Continue-as-new waits for the lanes to drain: then the state is all there is.
   const drain = () => workflowInfo().continueAsNewSuggested;
   // A proposal in the making is billed, and written results must be on the remote: both are waited for.
   const idle = () => state.running.length === 0 && state.moved.length === 0 && !state.proposing && pendingWrites === 0;
-  const canStart = () => !drain() && mayStart(state, freeLanes().length) && (state.moved.length > 0 || nextStep(config, state).kind === 'experiment');
+  const canStart = () => !drain() && mayStart(state, lanes.free().length) && (state.moved.length > 0 || nextStep(config, state).kind === 'experiment');
   for (;;) {
     show();
     await condition(() => fatal !== undefined || finished.length > 0 || state.notesRecorded < state.steeringNotes.length || canStart()
@@ -266,15 +248,13 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       break;
     }
     if (idle() && drain()) {
-      ending = true;
-      leaseScope.cancel();
+      lanes.end();
       await condition(allHandlersFinished);
       await continueAsNew<typeof researchRun>(input, state);
     }
     if (canStart()) start();
   }
-  ending = true;
-  leaseScope.cancel(); // the lanes go back to their workers
+  lanes.end();
 
   state.phase = 'done';
   show();
@@ -283,4 +263,16 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     tag: config.tag, experiments: state.experimentsDone, kept: state.counts.keep, best: state.best, baselineValBpb: state.baselineValBpb,
     costUsd: state.costUsd, branch: state.paths!.branch, resultsFile: state.paths!.resultsFile, endReason: state.endReason!,
   };
+}
+
+/** The run input, validated and resolved (defaults, pipeline, price) by a local activity; an invalid one fails the run naming the field. */
+async function resolveRun(input: RunInput): Promise<RunConfig> {
+  const { resolveRunConfig } = proxyLocalActivities<Activities>({
+    startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3, nonRetryableErrorTypes: NON_RETRYABLE },
+  });
+  try {
+    return await resolveRunConfig(input);
+  } catch (err) {
+    throw applicationFailureOf(err) ?? err; // the failure itself, naming the field, not "activity failed"
+  }
 }

@@ -1,11 +1,13 @@
 import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
 import {
-  decide, effectiveExperiment, initialRunState, judge, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
+  breakerReason, effectiveExperiment, initialRunState, judge, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
   type RunState,
 } from '../../src/workflows/decisions.js';
 import { BASELINE } from '../../src/workflows/experiment.js';
 import type { ExperimentRecord } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
+import { decideKeep, NO_NOISE_TOTALS, type Measurement } from '../../src/workflows/keepRule.js';
+import type { Measured } from '../../src/workflows/decisions.js';
 
 const config = (extra: object = {}): RunConfig => {
   const r = parseRunInput({ tag: 't', ...extra });
@@ -14,18 +16,50 @@ const config = (extra: object = {}): RunConfig => {
 };
 const after = (...records: ExperimentRecord[]): RunState => records.reduce((s, r) => recordExperiment(s, r), initialRunState());
 
-describe('decide', () => {
-  test('keeps the first trained result as the reference', () => {
-    expect(decide(undefined, { kind: 'trained', valBpb: 1.2 })).toBe('keep');
+/** What an experiment measured, decided against `incumbent` under `c`'s rule. */
+const measuredOf = (c: RunConfig, candidate: number[], incumbent: number[], extra: Partial<Measured> = {}): Measured => {
+  const runs: Measurement[] = candidate.map((valBpb) => ({ valBpb }));
+  const decision = decideKeep({
+    incumbent: incumbent.map((valBpb) => ({ valBpb })), candidate: runs, budget: 'time', noise: { sigma: 0.01, df: 10, pooled: 0.01 },
+  }, c.decision);
+  return { candidate: runs, incumbentReruns: [], fresh: [], remeasured: 0, decision, ...extra };
+};
+
+describe('judge', () => {
+  const greedy = config({ decision: 'greedy' });
+  test('the first result is the reference; crashes and invalid proposals are recorded as such', () => {
+    const s = initialRunState();
+    expect(judge(greedy, s, undefined, { kind: 'trained', valBpb: 1.2 }, measuredOf(greedy, [1.2], []))).toMatchObject({ status: 'keep' });
+    expect(judge(greedy, s, undefined, { kind: 'crash' })).toEqual({ status: 'crash' });
+    expect(judge(greedy, s, undefined, { kind: 'invalid' })).toEqual({ status: 'invalid' });
   });
-  test('keeps a lower val_bpb than the best and discards an equal or higher one', () => {
-    expect(decide({ valBpb: 1.0 }, { kind: 'trained', valBpb: 0.99 })).toBe('keep');
-    expect(decide({ valBpb: 1.0 }, { kind: 'trained', valBpb: 1.0 })).toBe('discard');
-    expect(decide({ valBpb: 1.0 }, { kind: 'trained', valBpb: 1.3 })).toBe('discard');
+  test('greedy: a lower val_bpb than the best is kept, an equal or higher one is not', () => {
+    const s = after(makeRecord(0, { valBpb: 1.0 }));
+    const verdict = (v: number) => judge(greedy, s, s.best, { kind: 'trained', valBpb: v }, measuredOf(greedy, [v], [1.0])).status;
+    expect([verdict(0.99), verdict(1.0), verdict(1.3)]).toEqual(['keep', 'discard', 'discard']);
   });
-  test('crashes and invalid proposals are recorded as such', () => {
-    expect(decide({ valBpb: 1 }, { kind: 'crash' })).toBe('crash');
-    expect(decide({ valBpb: 1 }, { kind: 'invalid' })).toBe('invalid');
+  test('noise: a gain within the noise is not kept, and the row says why', () => {
+    const noise = config();
+    const s = after(makeRecord(0, { valBpb: 1.0 }));
+    const small = judge(noise, s, s.best, { kind: 'trained', valBpb: 0.999 }, measuredOf(noise, [0.999], [1.0, 1.0, 1.0]));
+    expect(small.status).toBe('discard');
+    expect(small.reason).toMatch(/gain 0\.001000/);
+    const large = judge(noise, s, s.best, { kind: 'trained', valBpb: 0.9 }, measuredOf(noise, [0.9], [1.0, 1.0, 1.0]));
+    expect(large).toMatchObject({ status: 'keep' });
+  });
+});
+
+describe('breaker', () => {
+  test('trips after pauseAfterFailures crash or invalid results in a row, and a trained result resets the count', () => {
+    const c = config({ pauseAfterFailures: 3 });
+    const crash = (n: number) => makeRecord(n, { status: 'crash' });
+    let s = after(makeRecord(0), crash(1), crash(2));
+    expect(breakerReason(c, s)).toBeUndefined();
+    s = recordExperiment(s, makeRecord(3, { status: 'invalid' }));
+    expect(breakerReason(c, s, 'edit rejected')).toMatch(/paused itself after 3 crash or invalid results in a row \(the last: edit rejected\)/);
+    s = recordExperiment(s, makeRecord(4, { status: 'discard' }));
+    expect(breakerReason(c, s)).toBeUndefined();
+    expect(breakerReason(config({ pauseAfterFailures: 0 }), after(crash(1), crash(2), crash(3), crash(4), crash(5), crash(6)))).toBeUndefined();
   });
 });
 
@@ -113,14 +147,39 @@ describe('lanes', () => {
   });
 
   test('a finished experiment is judged against the best of now, and says why it was not kept', () => {
-    const base = makeRecord(0, { valBpb: 1.0 });
-    const started = after(base);
+    const greedy = config({ decision: 'greedy' });
+    const started = after(makeRecord(0, { valBpb: 1.0 }));
     const startedFrom = started.best;
-    const moved = recordExperiment(started, makeRecord(1, { valBpb: 0.9 })); // another lane kept 0.9 meanwhile
-    expect(judge(moved, startedFrom, { kind: 'trained', valBpb: 0.95 })).toEqual({
-      status: 'discard', reason: 'beat its starting point 1.000000 (exp 0) but not the best since, 0.900000 (exp 1)' });
-    expect(judge(moved, startedFrom, { kind: 'trained', valBpb: 0.85 })).toEqual({ status: 'keep' });
-    expect(judge(moved, startedFrom, { kind: 'trained', valBpb: 1.05 })).toEqual({ status: 'discard' });
+    // Another lane kept 0.9 meanwhile: the best's runs are its incumbent runs now.
+    const moved = recordExperiment(started, makeRecord(1, { valBpb: 0.9 }), undefined, measuredOf(greedy, [0.9], [1.0]), greedy);
+    expect(moved.incumbent.runs).toEqual([{ valBpb: 0.9 }]);
+    const judged = (v: number) => judge(greedy, moved, startedFrom, { kind: 'trained', valBpb: v }, measuredOf(greedy, [v], [1.0]));
+    expect(judged(0.95)).toMatchObject({
+      status: 'discard', reason: expect.stringMatching(/^beat its starting point 1\.000000 \(exp 0\) but not the best since, 0\.900000 \(exp 1\)/) });
+    expect(judged(0.85)).toMatchObject({ status: 'keep' });
+    expect(judged(1.05)).toMatchObject({ status: 'discard', reason: expect.stringMatching(/^greedy: 1\.050000 >= best 1\.000000/) });
+  });
+
+  test('a kept result\'s fresh runs are the new incumbent; the old one\'s spread stays in the noise sums', () => {
+    const noise = config();
+    const s = { ...after(makeRecord(0, { valBpb: 1.0 })), incumbent: { runs: [{ valBpb: 1.0 }, { valBpb: 1.02 }] }, noise: NO_NOISE_TOTALS };
+    const running = startExperiment(s).state;
+    const kept = recordExperiment(running, makeRecord(1, { valBpb: 0.9 }), undefined,
+      measuredOf(noise, [0.9], [1.0, 1.02], { fresh: [{ valBpb: 0.91 }, { valBpb: 0.93 }] }), noise);
+    expect(kept.incumbent.runs).toEqual([{ valBpb: 0.91 }, { valBpb: 0.93 }]);
+    expect(kept.noise.df).toBe(1);
+    expect(kept.noise.squares).toBeCloseTo(0.0002);
+  });
+
+  test('a moved experiment\'s proposer cost counts once, and its proposal goes with it', () => {
+    const s = startExperiment({ ...after(makeRecord(0, { costUsd: 0 })), prepared: { proposal: BASELINE, costUsd: 0.2 }, costUsd: 0.2 }).state;
+    const proposal = { ...BASELINE, description: 'the lost one' };
+    const moved = moveExperiment(s, 1, { proposal, costUsd: 0.5 });
+    expect(moved.costUsd).toBeCloseTo(0.5);
+    expect(moved.moved[0]).toMatchObject({ prepared: { proposal, costUsd: 0.5 }, preparedUsd: 0.5, restarted: true });
+    const again = startExperiment(moved);
+    const done = recordExperiment(again.state, makeRecord(1, { costUsd: 0.5 + 0.1 }));
+    expect(done.costUsd).toBeCloseTo(0.6);
   });
 
   test('a prepared proposal goes to the next experiment, and its cost is counted once', () => {
