@@ -215,9 +215,13 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
 
   if (!state.paths) {
     show();
-    const prepared = await steps.prepareRun.executeWithOptions({ summary: `prepare autoresearch/${config.tag} on the remote` }, [config]);
+    // The run's identity on the remote: a re-run of the same workflow id is another run.
+    const runKey = `${runWorkflowId}/${workflowInfo().firstExecutionRunId}`;
+    const prepared = await steps.prepareRun.executeWithOptions({ summary: `prepare autoresearch/${config.tag} on the remote` }, [{ config, runKey }]);
     state.paths = prepared.paths;
     state.baseCommit = prepared.baseCommit;
+    // A resumed tag: numbering continues, and its first experiment measures the branch's tip afresh.
+    state.firstExperiment = state.nextExperiment = prepared.resumed?.nextExperiment ?? 0;
     state.phase = 'idle';
   }
   for (let i = 0; i < config.lanes; i++) lanes.ask();

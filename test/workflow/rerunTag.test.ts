@@ -5,11 +5,13 @@
  * first run's if numbering started again.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { RunInput } from '../../src/config/runInput.js';
+import { parseRunInput, type RunInput } from '../../src/config/runInput.js';
+import { startRun } from '../../src/cli/commands.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, runDir, withWorker } from '../helpers/run.js';
@@ -63,8 +65,7 @@ describe('running a tag again', () => {
     expect({ ...after, git: undefined }).toEqual({ ...before, git: undefined });
   }, 150_000);
 
-  // needs workflow wiring: the run's numbering and its first baseline from prepareRun's `resumed`
-  test.skip('with resume: true the rows are appended, numbering continues, the first run\'s kept commits and logs stay', async () => {
+  test('with resume: true the rows are appended, numbering continues, the first run\'s kept commits and logs stay', async () => {
     const repo = await makeFixtureRepo();
     const tag = uniqueId('resume');
     await run(repo, tag);
@@ -87,4 +88,33 @@ describe('running a tag again', () => {
     for (const [name, digest] of Object.entries(before.logs)) expect(after.logs[name]).toBe(digest);
     expect(Object.keys(after.logs).length).toBe(rows.length);
   }, 200_000);
+});
+
+describe('research start and a tag that ran before on this server', () => {
+  test('a plain start is refused naming --resume; --resume starts it again once the earlier run is closed', async () => {
+    const repo = await makeFixtureRepo();
+    const tag = uniqueId('cli');
+    const configOf = (extra: Record<string, unknown>) => {
+      const r = parseRunInput(input(repo, tag, extra));
+      if (!r.ok) throw new Error(r.error);
+      return r.config;
+    };
+    // No worker serves the CLI's queue here: the runs only wait, and are terminated.
+    await startRun(t.client, configOf({}), input(repo, tag));
+    await expect(startRun(t.client, configOf({ resume: true }), input(repo, tag, { resume: true }))).rejects.toThrow(/is still running.*stop it first/);
+    await t.client.workflow.getHandle(tag).terminate('test');
+    await expect(startRun(t.client, configOf({}), input(repo, tag))).rejects.toThrow(/already ran on this server: --resume continues/);
+
+    // The CLI itself: --resume reaches the run input.
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'ar-cli-')), 'run.json');
+    await writeFile(file, JSON.stringify(input(repo, tag)));
+    const cli = await execa('npx', ['tsx', 'src/cli/research.ts', 'start', file, '--resume'], {
+      env: { TEMPORAL_ADDRESS: t.server.address }, reject: false, timeout: 60_000 });
+    expect(cli.stdout).toMatch(/started run/);
+    const handle = t.client.workflow.getHandle(tag);
+    const started = await handle.fetchHistory();
+    const args = started.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(args!).toString())).toMatchObject({ tag, resume: true });
+    await handle.terminate('test');
+  }, 90_000);
 });
