@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { WorkflowIdReusePolicy, type Client, type Connection, type QueryDefinition } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type Connection, type QueryDefinition } from '@temporalio/client';
 import { parseRunInput, type RunConfig } from '../config/runInput.js';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { webUiUrl } from '../temporal/connection.js';
@@ -47,13 +47,18 @@ export function describeConfig(c: RunConfig): string {
   ].join('\n');
 }
 
+/**
+ * Starts the run under its tag as workflow id. A tag's earlier run on this server refuses a plain
+ * start (its branch would be refused by the run anyway); `resume: true` may start it again once
+ * that run is closed, and the run then continues the tag's branch (see docs/resume.md).
+ */
 export async function startRun(client: Client, config: RunConfig, input: unknown) {
   await ensureSearchAttributes(client.connection as Connection, client.options.namespace);
   const handle = await client.workflow.start<typeof researchRun>('researchRun', {
     taskQueue: TASK_QUEUE,
     workflowId: config.tag,
     args: [input as never],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    workflowIdReusePolicy: config.resume ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
     staticSummary: `${config.tag}: ${config.proposer.kind} proposer, ${config.trainer.timeBudgetSeconds} s budget, ${config.maxExperiments ?? '∞'} experiments`,
     staticDetails: describeConfig(config),
     typedSearchAttributes: new TypedSearchAttributes([
@@ -61,6 +66,11 @@ export async function startRun(client: Client, config: RunConfig, input: unknown
       { key: ExperimentCount, value: 0 },
       { key: ResearchPhaseKey, value: 'preparing' },
     ]),
+  }).catch((err: unknown) => {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    throw new CliError(config.resume
+      ? `run "${config.tag}" is still running on this server: stop it first (npm run research -- stop ${config.tag}), then resume it`
+      : `run "${config.tag}" already ran on this server: --resume continues its branch autoresearch/${config.tag}, or choose another --tag`);
   });
   return { workflowId: handle.workflowId, runId: handle.firstExecutionRunId, url: webUiUrl(handle.workflowId) };
 }

@@ -6,7 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { watch } from './watch.js';
 
 const USAGE = `usage: npm run research -- <command> [args]
-  start [run.json] [--tag T] [--max-experiments N]   start a run (default input: run.json)
+  start [run.json] [--tag T] [--max-experiments N] [--resume]
+                                                      start a run (default input: run.json); --resume continues
+                                                      an existing tag's branch instead of refusing it
   status <tag> [--json]                               where the run is
   watch <tag>                                         live view until the run ends (Ctrl-C leaves it running)
   results <tag>                                       the results so far, as JSON
@@ -20,7 +22,9 @@ async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, tag: { type: 'string' }, 'max-experiments': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      json: { type: 'boolean' }, tag: { type: 'string' }, 'max-experiments': { type: 'string' }, resume: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, ...rest] = positionals;
   if (!command || values.help) {
@@ -34,9 +38,10 @@ async function main(argv: string[]): Promise<void> {
       const overrides: Record<string, unknown> = {};
       if (values.tag) overrides.tag = values.tag;
       if (values['max-experiments']) overrides.maxExperiments = Number(values['max-experiments']);
+      if (values.resume) overrides.resume = true;
       const { input, config } = await loadRunInput(file, overrides); // validated before anything is started
       const started = await startRun(await connectClient(), config, input);
-      console.log(`started run ${started.workflowId} (branch autoresearch/${config.tag})`);
+      console.log(`started run ${started.workflowId} (branch autoresearch/${config.tag}${config.resume ? ', resumed if it exists' : ''})`);
       console.log(`web UI: ${started.url}`);
       return;
     }
