@@ -123,7 +123,7 @@ export function isSummary(s: RunStatus | RunSummary): s is RunSummary {
 
 export function formatStatus(s: RunStatus): string {
   const lines = [
-    `run ${s.tag}: experiment ${s.experiment}${s.maxExperiments ? `/${s.maxExperiments}` : ''}, phase ${s.phase}${s.paused ? ' (paused)' : ''}${s.stopRequested ? ' (stopping)' : ''}`,
+    `run ${s.tag}: experiment ${s.experiment}${s.maxExperiments ? `/${s.maxExperiments}` : ''}, phase ${s.phase}${s.paused ? ` (paused${s.pausedReason ? `: ${s.pausedReason}` : ''})` : ''}${s.stopRequested ? ' (stopping)' : ''}`,
     describeBest(s.best),
     `cost $${s.costUsd.toFixed(4)}`,
   ];

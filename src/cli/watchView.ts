@@ -23,6 +23,7 @@ export function renderWatch(status: RunStatus, results: ExperimentRecord[], now:
     `experiment ${status.experiment}${status.maxExperiments ? `/${status.maxExperiments}` : ''} · phase ${paint('1', status.phase)}${flags.length ? ` · ${flags.join(' · ')}` : ''}`,
   ];
   if (opts.warning) lines.push(paint('31', opts.warning));
+  if (status.pausedReason) lines.push(paint('33', `the run ${status.pausedReason}`));
   if (status.currentHypothesis && status.phase !== 'done') lines.push(`hypothesis: ${status.currentHypothesis}`);
   lines.push(budgetLine(status, now));
   lines.push(status.best ? paint('32', describeBest(status.best)) : 'best: no result yet');

@@ -20,9 +20,10 @@ export function searchAttributeUpdates(tag: string, state: Pick<RunState, 'exper
 export function renderCurrentDetails(status: RunStatus, recent: ExperimentRecord[]): string {
   const lines = [
     `**Experiment ${status.experiment}** · phase **${status.phase}**${status.paused ? ' · ⏸ paused' : ''}${status.stopRequested ? ' · stopping after this experiment' : ''}`,
+    status.pausedReason ? `⏸ The run ${status.pausedReason}.` : '',
     status.currentHypothesis ? `Hypothesis: ${status.currentHypothesis}` : '',
     status.best ? `${capitalize(describeBest(status.best))}` : 'No result yet',
-    `Cost so far: $${status.costUsd.toFixed(4)}`,
+    `Cost so far: $${status.costUsd.toFixed(4)}${status.sigma !== undefined ? ` · noise σ ${status.sigma.toFixed(6)} bpb per run` : ''}`,
   ].filter(Boolean);
   const blocks = [lines.join('\n\n')]; // markdown: a single newline would merge these into one paragraph
   const last = recent.slice(-5);

@@ -66,3 +66,12 @@ describe('the run\'s current details', () => {
     expect(md.split('\n').filter(Boolean)).toEqual(['**Experiment 0** · phase **train**', 'No result yet', 'Cost so far: $0.0000']);
   });
 });
+
+describe('the breaker in the web UI', () => {
+  test('current details say why the run paused itself, and the noise it sees', () => {
+    const text = renderCurrentDetails(status({ paused: true, pausedReason: 'paused itself after 5 crash or invalid results in a row', sigma: 0.0012 }), []);
+    expect(text).toMatch(/⏸ The run paused itself after 5 crash or invalid results in a row\./);
+    expect(text).toMatch(/noise σ 0\.001200 bpb per run/);
+    expect(renderCurrentDetails(status(), [])).not.toMatch(/paused itself|σ/);
+  });
+});
