@@ -113,7 +113,7 @@ export async function runEvaluator(input: EvaluatorRun): Promise<EvaluatorResult
     const env = { ...inherited, PYTHONDONTWRITEBYTECODE: '1', UV_NO_SYNC: '1' };
     const sandbox = await sandboxStatus();
     const command = sandbox.available
-      ? await sandboxedEvaluator(sandbox.bwrap, { ...plain, cwd: input.trainerDir, env, readable: [harnessDir] })
+      ? await sandboxedEvaluator(sandbox.bwrap, { ...plain, cwd: input.trainerDir, env, readable: [harnessDir, path.dirname(input.modelFile)] })
       : { ...plain, env };
     const child = execa(command.file, command.args, {
       cwd: input.trainerDir, env: command.env, extendEnv: false, detached: true, stdin: 'ignore', all: true, reject: false,

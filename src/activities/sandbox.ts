@@ -248,7 +248,7 @@ export interface EvaluatorSandboxInput {
   /** Where it runs (the trainer dir: `uv run` finds the trainer's environment there); read-only. */
   cwd: string;
   env: Record<string, string>;
-  /** Paths it reads that may lie under /tmp, which is private inside (the harness copy). */
+  /** Paths it reads besides its cwd and the data cache (the harness copy, the model), bound read-only. */
   readable: string[];
 }
 
@@ -266,8 +266,10 @@ export async function sandboxedEvaluator(bwrap: string, input: EvaluatorSandboxI
     await mkdir(env.UV_CACHE_DIR, { recursive: true });
     args.push('--bind', env.UV_CACHE_DIR, env.UV_CACHE_DIR);
   }
-  for (const p of input.readable) args.push('--ro-bind', p, p);
-  args.push('--chdir', path.resolve(input.cwd), '--', input.file, ...input.args);
+  // Bound again after the private /tmp, for paths under it (tests keep everything there).
+  const cwd = path.resolve(input.cwd);
+  for (const p of [cwd, dataCacheOf(env), ...input.readable]) if (existsSync(p)) args.push('--ro-bind', p, p);
+  args.push('--chdir', cwd, '--', input.file, ...input.args);
   env.TRITON_CACHE_DIR ??= '/tmp/.triton-cache';
   env.UV_OFFLINE ??= '1';
   return { file: bwrap, args, env };
