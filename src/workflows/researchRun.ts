@@ -26,25 +26,20 @@ import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js'
 
 export async function researchRun(input: RunInput, carried?: RunState): Promise<RunSummary> {
   let state: RunState = carried ?? initialRunState();
-  // Until the input is resolved (milliseconds), the status says so.
-  setHandler(statusQuery, () => ({
-    tag: String((input as { tag?: unknown }).tag), phase: 'preparing', running: [], paused: false, stopRequested: false, experiment: 0, experimentsDone: 0,
-    counts: { keep: 0, discard: 0, crash: 0, invalid: 0 }, timeBudgetSeconds: 0, costUsd: 0, steeringNotes: [],
-  }));
-  // Defaults and prices are resolved once, by an activity whose result is in the history: a later
-  // release that changes one does not change what this run replays.
-  const config: RunConfig = state.config ??= await resolveRun(input);
+  // Resolved below; the message handlers come first, so that none arrives before its handler.
+  let config = state.config as RunConfig;
   const runWorkflowId = workflowInfo().workflowId;
   /** Finished children, handled one at a time by the loop; and a fatal failure of a proposal made ahead. */
   const finished: { experiment: number; result?: ExperimentResult; error?: unknown; moved?: boolean }[] = [];
   let fatal: unknown;
 
-  const children = new Map<number, CancellationScope>();
-  const lanes = new LaneLeases(config.trainer.heartbeatTimeoutSeconds, (lost) => children.get(lost)?.cancel());
-
   /** Of the experiments running, the latest one's hypothesis or training start. */
   const latest = (key: 'hypothesis' | 'trainingStartedAt') => [...state.running].reverse().find((r) => r[key])?.[key];
-  const status = (): RunStatus => ({
+  const status = (): RunStatus => (!state.config ? {
+    // Until the input is resolved (milliseconds), the status says so.
+    tag: String((input as { tag?: unknown }).tag), phase: 'preparing', running: [], paused: state.paused, stopRequested: state.stopRequested,
+    experiment: 0, experimentsDone: 0, counts: state.counts, timeBudgetSeconds: 0, costUsd: 0, steeringNotes: state.steeringNotes.map((n) => n.note),
+  } : {
     tag: config.tag, phase: phaseOf(state), running: state.running.map(({ experiment: n, hypothesis, description, lane, trainingStartedAt }) => (
       { experiment: n, hypothesis, description, lane, trainingStartedAt })),
     paused: state.paused, stopRequested: state.stopRequested, experiment: state.running[0]?.experiment ?? state.nextExperiment,
@@ -57,6 +52,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   /** The web UI's current details and search attributes follow every change of state. */
   let upserted = '';
   const show = () => {
+    if (!state.config) return;
     state.phase = phaseOf(state);
     const attributes = searchAttributeUpdates(config.tag, state);
     const key = JSON.stringify(attributes.map((a) => a.value));
@@ -105,6 +101,12 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       if (program.length > MAX_PROGRAM_CHARS) throw new Error(`program: at most ${MAX_PROGRAM_CHARS} characters`);
     },
   });
+
+  // Defaults and prices are resolved once, by an activity whose result is in the history: a later
+  // release that changes one does not change what this run replays.
+  config = state.config ??= await resolveRun(input);
+  const children = new Map<number, CancellationScope>();
+  const lanes = new LaneLeases(config.trainer.heartbeatTimeoutSeconds, (lost) => children.get(lost)?.cancel());
 
   /** Pipelining: the next proposal is made while a lane trains, from every result known by then and the ideas in flight. */
   async function prepareNext(): Promise<void> {

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { Worker, type ReplayResult } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type ReplayResult, type WorkflowBundle } from '@temporalio/worker';
+import webpack from 'webpack';
+import { WORKFLOWS_PATH } from '../../src/createWorker.js';
 import { workflowBundle } from '../helpers/temporalEnv.js';
 
 /**
@@ -35,9 +37,24 @@ async function savedHistories(): Promise<SavedHistory[]> {
   );
 }
 
-async function replay(histories: SavedHistory[]): Promise<ReplayResult[]> {
+/** The workflows as bundled by a later release whose run defaults differ (test/replay/changedDefaults.ts). */
+function bundleWithChangedDefaults(): Promise<WorkflowBundle> {
+  const changed = path.join(path.dirname(fileURLToPath(import.meta.url)), 'changedDefaults.ts');
+  const silent = () => undefined;
+  return bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log: silent, trace: silent, debug: silent, info: silent, warn: silent, error: console.error },
+    webpackConfigHook: (config) => ({
+      ...config, plugins: [...(config.plugins ?? []), new webpack.NormalModuleReplacementPlugin(/^\.\/defaults(\.js)?$/, (resource: { context: string; request: string }) => {
+        if (resource.context.endsWith(path.join('src', 'config'))) resource.request = changed;
+      })],
+    }),
+  });
+}
+
+async function replay(histories: SavedHistory[], bundle?: WorkflowBundle): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
-  const options = { workflowBundle: await workflowBundle(), replayName: 'replay-test' };
+  const options = { workflowBundle: bundle ?? await workflowBundle(), replayName: 'replay-test' };
   for await (const result of Worker.runReplayHistories(options, histories)) results.push(result);
   return results;
 }
@@ -53,6 +70,13 @@ describe('saved histories replay', () => {
     expect(results.map((r) => r.workflowId)).toEqual(histories.map((h) => h.workflowId));
     expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
   });
+
+  test('they replay as well against a release whose run defaults changed: a run resolves them once and carries them', async () => {
+    const bundle = await bundleWithChangedDefaults();
+    expect(bundle.code).toContain("program: 'direction.md'"); // the changed module is the one bundled
+    const results = await replay(await savedHistories(), bundle);
+    expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error}`)).toEqual([]);
+  }, 120_000);
 
   test('a history the code would not produce fails to replay (the check can fail)', async () => {
     const [run] = (await savedHistories()).filter((h) => h.workflowType === 'researchRun');
