@@ -120,6 +120,7 @@ export async function runEvaluator(input: EvaluatorRun): Promise<EvaluatorResult
       maxBuffer: 16 * 1024 * 1024,
     });
     let timedOut = false;
+    const started = Date.now();
     const timer = setTimeout(() => {
       timedOut = true;
       if (child.pid) killGroup(child.pid);
@@ -127,7 +128,7 @@ export async function runEvaluator(input: EvaluatorRun): Promise<EvaluatorResult
     const done = await child.finally(() => clearTimeout(timer));
     if (child.pid) killGroup(child.pid);
     const all = String(done.all ?? '');
-    await writeFile(input.logFile, `# ${[command.file, ...command.args].join(' ')}\n${all}\n# exit ${done.exitCode ?? done.signal}\n`);
+    await writeFile(input.logFile, `# ${[command.file, ...command.args].join(' ')}\n${all}\n# exit ${done.exitCode ?? done.signal} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
     if (timedOut) return { ok: false, reason: `the harness's evaluator took longer than ${EVALUATOR_TIMEOUT_MS / 1000}s` };
     const output = parseEvaluatorOutput(all);
     if (output && 'error' in output) return { ok: false, reason: `the exported model could not be evaluated: ${output.error}` };
