@@ -41,7 +41,10 @@ export async function createWorker(opts: ResearchWorkerOptions): Promise<Researc
     shutdownGraceTime: '15 seconds',
   };
   const workers = await Promise.all([
-    Worker.create({ ...base, taskQueue: sharedQueue, ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) }),
+    // Heartbeats sent within a second: hypothesize's heartbeat records the money each call spent, which a
+    // retried attempt counts only if the heartbeat reached the server before the worker died.
+    Worker.create({ ...base, taskQueue: sharedQueue, maxHeartbeatThrottleInterval: '1 second',
+      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) }),
     // At most one lease per lane at once: the lease is what keeps two experiments off one GPU.
     // Heartbeats not held back: a lease learns within a second that its run let it go, and frees its lane.
     Worker.create({ ...base, taskQueue: leaseQueue(sharedQueue), maxConcurrentActivityTaskExecutions: lanes.length, maxHeartbeatThrottleInterval: '1 second' }),

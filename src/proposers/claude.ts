@@ -2,7 +2,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
 import type { ProposerConfig } from '../config/runInput.js';
 import { type Proposer, ProposerFatalError } from './context.js';
-import { MAX_OUTPUT_TOKENS, modelOf, priceFor, usageWithCost } from './cost.js';
+import { Bill, isSpent } from './billing.js';
+import { MAX_OUTPUT_TOKENS, modelOf, priceFor, usageWithCost, worstCaseUsage } from './cost.js';
 import {
   type ApiInfo,
   DEFAULT_RETRY,
@@ -52,35 +53,46 @@ export function createClaudeProposer(config: ProposerConfig, options: LlmPropose
   });
   let forceTool = claudeAcceptsForcedToolChoice(model);
 
-  const send = (prompt: RenderedPrompt, signal?: AbortSignal): Promise<Message> =>
-    withRetry(
-      () => client.messages.create(claudeRequest(model, prompt, forceTool), { signal }),
+  const usageOf = (message: Message) => usageWithCost(
+    {
+      inputTokens: message.usage.input_tokens,
+      outputTokens: message.usage.output_tokens,
+      cacheReadTokens: message.usage.cache_read_input_tokens ?? 0,
+      cacheWriteTokens: message.usage.cache_creation_input_tokens ?? 0,
+    },
+    price,
+  );
+  // Every attempt goes through the bill: each answer counts, and so does one sent but never answered.
+  const send = (bill: Bill, prompt: RenderedPrompt, signal?: AbortSignal): Promise<Message> => {
+    const worstCase = worstCaseUsage(price, promptChars(prompt));
+    const unanswered = (err: unknown) =>
+      err instanceof Anthropic.APIConnectionTimeoutError || err instanceof Anthropic.APIUserAbortError || !!signal?.aborted;
+    return withRetry(
+      () => bill.call(worstCase, () => client.messages.create(claudeRequest(model, prompt, forceTool), { signal }), usageOf, unanswered),
       (err) => classifyClaudeError(api, err),
       retry,
       signal,
     );
+  };
 
   return {
-    async propose(ctx, signal) {
+    async propose(ctx, signal, onSpending) {
       const prompt = renderPrompt(ctx);
+      const bill = new Bill(onSpending);
       let message: Message;
       try {
-        message = await send(prompt, signal);
+        try {
+          message = await send(bill, prompt, signal);
+        } catch (err) {
+          if (!(forceTool && rejectsForcedToolChoice(err))) throw err;
+          // A model newer than our table that refuses a forced tool: ask once more with `auto`.
+          forceTool = false;
+          message = await send(bill, prompt, signal);
+        }
       } catch (err) {
-        if (!(forceTool && rejectsForcedToolChoice(err))) throw err;
-        // A model newer than our table that refuses a forced tool: ask once more with `auto`.
-        forceTool = false;
-        message = await send(prompt, signal);
+        throw isSpent(bill.total) ? withUsage(err, bill.total) : err;
       }
-      const usage = usageWithCost(
-        {
-          inputTokens: message.usage.input_tokens,
-          outputTokens: message.usage.output_tokens,
-          cacheReadTokens: message.usage.cache_read_input_tokens ?? 0,
-          cacheWriteTokens: message.usage.cache_creation_input_tokens ?? 0,
-        },
-        price,
-      );
+      const usage = bill.total;
       try {
         const toolUse = message.content.find((b) => b.type === 'tool_use' && b.name === PROPOSE_TOOL_NAME);
         const proposal = proposalFromReply({

@@ -44,9 +44,13 @@ export interface ProposeResult {
   promptChars?: number;
 }
 
-/** The seam every proposer (offline, Claude, OpenAI-compatible) implements. */
+/**
+ * The seam every proposer (offline, Claude, OpenAI-compatible) implements. The result's usage (or
+ * a failure's `usage`) is every call this propose() paid for; `onSpending` hears of each as it
+ * happens, before propose() returns.
+ */
 export interface Proposer {
-  propose(ctx: ProposerContext, signal?: AbortSignal): Promise<ProposeResult>;
+  propose(ctx: ProposerContext, signal?: AbortSignal, onSpending?: import('./billing.js').OnSpending): Promise<ProposeResult>;
 }
 
 /**

@@ -63,9 +63,28 @@ export function usageWithCost(tokens: Omit<Usage, 'costUsd'>, price: Price): Usa
  * for each call in flight to what is already spent, and starts no call that could pass the cap.
  */
 export function estimateMaxCallCostUsd(config: ProposerConfig, promptChars: number): number {
-  const price = priceFor(config);
+  return worstCaseUsage(priceFor(config), promptChars).costUsd;
+}
+
+/**
+ * The same worst case as usage: what a call that was sent but never answered (timed out, aborted,
+ * its worker killed) is charged, since the provider may have billed it in full.
+ */
+export function worstCaseUsage(price: Price, promptChars: number): Usage {
   const chars = promptChars + JSON.stringify(PROPOSAL_JSON_SCHEMA).length;
   const inputTokens = Math.ceil(chars / CHARS_PER_TOKEN);
   const inputPerMTok = Math.max(price.inputPerMTok, price.cacheWritePerMTok);
-  return (inputTokens * inputPerMTok + MAX_OUTPUT_TOKENS * price.outputPerMTok) / 1e6;
+  const costUsd = (inputTokens * inputPerMTok + MAX_OUTPUT_TOKENS * price.outputPerMTok) / 1e6;
+  return { inputTokens, outputTokens: MAX_OUTPUT_TOKENS, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd };
+}
+
+/** Two usages summed, field by field. */
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    costUsd: a.costUsd + b.costUsd,
+  };
 }

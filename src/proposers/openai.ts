@@ -1,6 +1,7 @@
 import type { ProposerConfig } from '../config/runInput.js';
 import { type Proposer, ProposerFatalError } from './context.js';
-import { MAX_OUTPUT_TOKENS, priceFor, usageWithCost } from './cost.js';
+import { Bill, isSpent } from './billing.js';
+import { MAX_OUTPUT_TOKENS, priceFor, usageWithCost, worstCaseUsage } from './cost.js';
 import {
   type ApiInfo,
   DEFAULT_RETRY,
@@ -44,23 +45,37 @@ export function createOpenAIProposer(config: ProposerConfig, options: LlmPropose
     return JSON.parse(text) as ChatCompletion;
   };
 
+  const usageOf = (reply: ChatCompletion) => {
+    const cached = reply.usage?.prompt_tokens_details?.cached_tokens ?? 0;
+    return usageWithCost(
+      {
+        inputTokens: (reply.usage?.prompt_tokens ?? 0) - cached,
+        outputTokens: reply.usage?.completion_tokens ?? 0,
+        cacheReadTokens: cached,
+        cacheWriteTokens: 0,
+      },
+      price,
+    );
+  };
+
   return {
-    async propose(ctx, signal) {
+    async propose(ctx, signal, onSpending) {
       const prompt = renderPrompt(ctx);
       const body = JSON.stringify(openaiRequest(model, prompt));
-      const reply = await withRetry(() => post(body, signal), (err) => classifyFetchError(api, err), retry, signal);
+      // Every attempt goes through the bill: each answer counts, and so does one sent but never answered.
+      const bill = new Bill(onSpending);
+      const worstCase = worstCaseUsage(price, promptChars(prompt));
+      const reply = await withRetry(
+        () => bill.call(worstCase, () => post(body, signal), usageOf, (err) => isUnanswered(err) || !!signal?.aborted),
+        (err) => classifyFetchError(api, err),
+        retry,
+        signal,
+      ).catch((err: unknown) => {
+        throw isSpent(bill.total) ? withUsage(err, bill.total) : err;
+      });
+      const usage = bill.total;
       const message = reply.choices?.[0]?.message;
-      if (!message) throw new Error(`${api.name} returned no choices for model "${model}"`);
-      const cached = reply.usage?.prompt_tokens_details?.cached_tokens ?? 0;
-      const usage = usageWithCost(
-        {
-          inputTokens: (reply.usage?.prompt_tokens ?? 0) - cached,
-          outputTokens: reply.usage?.completion_tokens ?? 0,
-          cacheReadTokens: cached,
-          cacheWriteTokens: 0,
-        },
-        price,
-      );
+      if (!message) throw withUsage(new Error(`${api.name} returned no choices for model "${model}"`), usage);
       try {
         const call = message.tool_calls?.find((c) => c.function?.name === PROPOSE_TOOL_NAME);
         const proposal = proposalFromReply({
@@ -108,6 +123,11 @@ interface ChatCompletion {
     };
   }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null };
+}
+
+/** Sent but not answered in time, or aborted: the server may still have finished (and billed) it. */
+function isUnanswered(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError');
 }
 
 class HttpStatusError extends Error {
