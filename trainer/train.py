@@ -419,7 +419,9 @@ def main():
     step, training_seconds, timed_tokens = 0, 0.0, 0
 
     def progress():
-        return step * step_tokens / token_budget if token_budget else training_seconds / budget
+        if token_budget:
+            return step * step_tokens / token_budget
+        return training_seconds / budget if budget > 0 else 1.0  # a budget of 0 scores the untrained model
 
     try:
         while progress() < 1:
