@@ -1,9 +1,11 @@
 /**
  * The main chart as inline SVG: val_bpb per experiment, coloured by status, with the best-so-far
- * step line. Pure. Every point is `.point.<status>` with `data-index`, so tests can count them.
+ * step line and, where σ is known, the noise band around it. Pure. Every point is
+ * `.point.<status>` with `data-index`, so tests can count them.
  */
-import { escapeHtml, formatBpb, truncate } from './html.js';
+import { escapeHtml, formatBpb, formatDelta, truncate } from './html.js';
 import { keptLabels } from './labels.js';
+import { BAND_K, noiseBand, type BandSegment } from './noise.js';
 import { bestSoFarSteps, countsLine, progressLine, type ReportRow, type ReportSummary } from './summarize.js';
 
 const WIDTH = 960;
@@ -14,10 +16,13 @@ const CRASH_LANE_Y = 398;
 const AXIS_Y = 414;
 
 export const STATUS_COLOUR = { keep: '#1a9850', discard: '#9e9e9e', crash: '#d73027', invalid: '#d73027' } as const;
+/** The "within noise" marker's colour, on the chart and in the table. */
+export const NOISE_COLOUR = '#e08214';
 
 export function renderChart(rows: ReportRow[], summary: ReportSummary, tag: string): string {
+  const band = noiseBand(rows);
   const x = xScale(rows.length);
-  const y = yScale(rows, summary);
+  const y = yScale(rows, summary, band);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="val_bpb per experiment">`,
     `<style>${CHART_CSS}</style>`,
@@ -27,6 +32,8 @@ export function renderChart(rows: ReportRow[], summary: ReportSummary, tag: stri
     legend(),
     yAxis(y),
     xAxis(x, rows.length),
+    noiseLegend(band.length > 0, summary.withinNoise > 0),
+    bandSegments(band, x, y),
     bestSoFarLine(rows, x, y),
     rows.map((row) => point(row, x, y)).join(''),
     keptLabels(rows, x, y, { left: PLOT.left, right: WIDTH, top: PLOT.top }),
@@ -50,8 +57,10 @@ function xScale(count: number): (index: number) => number {
   return (index) => PLOT.left + ((index - lo) / (hi - lo)) * (PLOT.right - PLOT.left);
 }
 
-function yScale(rows: ReportRow[], summary: ReportSummary): YScale {
-  const values = rows.filter((row) => row.measured).map((row) => row.valBpb);
+function yScale(rows: ReportRow[], summary: ReportSummary, band: BandSegment[]): YScale {
+  // The band's edges count as values, so that it shows whole.
+  const edges = band.flatMap((segment) => [segment.best - segment.halfWidth, segment.best + segment.halfWidth]);
+  const values = [...rows.filter((row) => row.measured).map((row) => row.valBpb), ...edges];
   const lo = values.length > 0 ? Math.min(...values) : 0.9;
   let hi = values.length > 0 ? Math.max(...values) : 1.1;
   // A diverged experiment (val_bpb 3.2 next to 0.99) would flatten everything else: past twice the
@@ -139,6 +148,41 @@ function xAxis(x: (index: number) => number, count: number): string {
   ].join('');
 }
 
+/** One shaded rectangle per stretch of the best-so-far line: best ± k·σ. */
+function bandSegments(band: BandSegment[], x: (index: number) => number, y: YScale): string {
+  if (band.length === 0) return '';
+  const clamp = (at: number) => Math.max(PLOT.top, Math.min(PLOT.bottom, at));
+  const rects = band.map((segment) => {
+    const [x0, x1] = [x(segment.fromIndex), segment.toIndex === undefined ? PLOT.right : x(segment.toIndex)];
+    const [top, bottom] = [clamp(y(segment.best + segment.halfWidth)), clamp(y(segment.best - segment.halfWidth))];
+    const title = `<title>best ${formatBpb(segment.best)} ± ${formatBpb(segment.halfWidth)} (${BAND_K}σ, σ = ${formatBpb(segment.halfWidth / BAND_K)})</title>`;
+    return `<rect class="band-segment" data-from="${segment.fromIndex}" x="${x0.toFixed(1)}" y="${top.toFixed(1)}" width="${(x1 - x0).toFixed(1)}" height="${(bottom - top).toFixed(1)}">${title}</rect>`;
+  });
+  return `<g class="noise-band" fill="${STATUS_COLOUR.keep}" fill-opacity="0.13">${rects.join('')}</g>`;
+}
+
+/** Below the axis, left of its label: the band and the marker, only when drawn. */
+function noiseLegend(band: boolean, withinNoise: boolean): string {
+  const items: string[] = [];
+  if (band) {
+    items.push(`<rect x="0" y="-10" width="16" height="12" fill="${STATUS_COLOUR.keep}" fill-opacity="0.13"/><text x="22" y="0">best ± ${BAND_K}σ (noise band)</text>`);
+  }
+  if (withinNoise) items.push(`${noiseRing(8, -4)}<text x="22" y="0">kept within noise</text>`);
+  const widths = [190, 150];
+  let left = PLOT.left;
+  return `<g class="noise-legend">${items
+    .map((item, i) => {
+      const placed = `<g transform="translate(${left},${AXIS_Y + 48})">${item}</g>`;
+      left += widths[i];
+      return placed;
+    })
+    .join('')}</g>`;
+}
+
+function noiseRing(cx: number, cy: number): string {
+  return `<circle class="noise-ring" cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="9" fill="none" stroke="${NOISE_COLOUR}" stroke-width="2" stroke-dasharray="3 2"/>`;
+}
+
 function bestSoFarLine(rows: ReportRow[], x: (index: number) => number, y: YScale): string {
   const steps = bestSoFarSteps(rows);
   if (steps.length === 0) return '';
@@ -150,8 +194,8 @@ function bestSoFarLine(rows: ReportRow[], x: (index: number) => number, y: YScal
 
 function point(row: ReportRow, x: (index: number) => number, y: YScale): string {
   const cx = x(row.index);
-  const title = `<title>#${row.index} ${escapeHtml(row.commit)} ${row.measured ? formatBpb(row.valBpb) : row.status} · ${escapeHtml(row.description)}</title>`;
-  const attrs = `class="point ${row.status}" data-index="${row.index}" data-status="${row.status}"`;
+  const title = `<title>${escapeHtml(pointTitle(row))}</title>`;
+  const attrs = `class="point ${row.status}" data-index="${row.index}" data-status="${row.status}"${row.withinNoise ? ' data-within-noise="true"' : ''}`;
   const colour = STATUS_COLOUR[row.status];
   if (!row.measured) {
     return `<g ${attrs}>${title}<path d="${cross(cx, CRASH_LANE_Y)}" stroke="${colour}" stroke-width="2.5"/></g>`;
@@ -162,7 +206,19 @@ function point(row: ReportRow, x: (index: number) => number, y: YScale): string 
     return `<g ${attrs} data-off-scale="true">${title}<path d="M${cx.toFixed(1)},${top - 2} l-6,10 h12 z" fill="${colour}"/>${label}</g>`;
   }
   const opacity = row.status === 'keep' ? 1 : 0.75;
-  return `<circle ${attrs} cx="${cx.toFixed(1)}" cy="${y(row.valBpb).toFixed(1)}" r="5" fill="${colour}" fill-opacity="${opacity}" stroke="#fff" stroke-width="1">${title}</circle>`;
+  const ring = row.withinNoise ? noiseRing(cx, y(row.valBpb)) : '';
+  return `${ring}<circle ${attrs} cx="${cx.toFixed(1)}" cy="${y(row.valBpb).toFixed(1)}" r="5" fill="${colour}" fill-opacity="${opacity}" stroke="#fff" stroke-width="1">${title}</circle>`;
+}
+
+/** "#7 e21b6a9 0.986400 · use 4 KV heads · σ 0.000800 · delta +0.003700 · 1 confirmation(s) · <reason>" */
+function pointTitle(row: ReportRow): string {
+  const parts = [`#${row.index} ${row.commit} ${row.measured ? formatBpb(row.valBpb) : row.status}`, row.description];
+  if (row.noiseSigma !== undefined) parts.push(`σ ${formatBpb(row.noiseSigma)}`);
+  if (row.delta !== undefined) parts.push(`delta ${formatDelta(row.delta)}`);
+  if (row.confirmations) parts.push(`${row.confirmations} confirmation(s)`);
+  if (row.withinNoise) parts.push(`within noise (gain under ${BAND_K}σ)`);
+  if (row.reason) parts.push(row.reason);
+  return parts.join(' · ');
 }
 
 function cross(cx: number, cy: number): string {

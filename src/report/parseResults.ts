@@ -1,24 +1,51 @@
 /**
  * results.tsv → rows. Pure; the one place the file's text is read back.
  * Reads our files and the original autoresearch's: the five original columns, found by header name,
- * and our experiment_id where present; other columns are ignored.
+ * and, where present, ours: experiment_id and the keep decision's inputs (delta, sigma,
+ * confirmations, steps, tokens, reason). Older files without them still parse; other columns are ignored.
  */
 import { z } from 'zod';
 import { EXPERIMENT_STATUSES, ORIGINAL_COLUMNS, type RESULTS_COLUMNS } from '../definitions.js';
 
-/** Row field → results.tsv column name. */
-const COLUMN_OF = {
+type Column = (typeof RESULTS_COLUMNS)[number];
+
+/** Row field → results.tsv column name: the original's five, every file has them. */
+const REQUIRED_COLUMN_OF = {
   commit: 'commit',
   valBpb: 'val_bpb',
   memoryGb: 'memory_gb',
   status: 'status',
   description: 'description',
 } as const satisfies Record<string, (typeof ORIGINAL_COLUMNS)[number]>;
-const EXPERIMENT_ID: (typeof RESULTS_COLUMNS)[number] = 'experiment_id';
+
+/** Row field → our column name: read when the header has it. */
+const OPTIONAL_COLUMN_OF = {
+  experimentId: 'experiment_id',
+  delta: 'delta',
+  sigma: 'sigma',
+  confirmations: 'confirmations',
+  steps: 'steps',
+  tokens: 'tokens',
+  reason: 'reason',
+} as const satisfies Record<string, Column>;
+
+const COLUMN_OF = { ...REQUIRED_COLUMN_OF, ...OPTIONAL_COLUMN_OF };
 
 const decimal = z
   .string()
   .regex(/^\d+(\.\d+)?$/, 'expected a non-negative decimal number')
+  .transform(Number);
+
+/** Our numeric columns write '-' (or nothing) when the value is unknown. */
+const unknownAsUndefined = (cell: unknown) => (cell === '-' || cell === '' ? undefined : cell);
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess(unknownAsUndefined, schema.optional());
+const signedDecimal = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number')
+  .transform(Number);
+const count = z
+  .string()
+  .regex(/^\d+$/, 'expected a whole number')
   .transform(Number);
 
 export const ResultRowSchema = z.object({
@@ -32,6 +59,17 @@ export const ResultRowSchema = z.object({
   description: z.string(),
   /** Ours only: `<run>/exp-NNNN`. */
   experimentId: z.string().optional(),
+  /** Ours only: the incumbent's mean − this experiment's mean val_bpb, bpb (positive = better). */
+  delta: optional(signedDecimal),
+  /** Ours only: σ of one training run as the keep decision saw it, bpb; 0 under the greedy rule (no estimate). */
+  sigma: optional(decimal),
+  /** Ours only: extra runs of this experiment the keep rule asked for. */
+  confirmations: optional(count),
+  /** Ours only: the latest run's training steps and tokens. */
+  steps: optional(count),
+  tokens: optional(count),
+  /** Ours only: why it was kept, discarded or crashed, in words. */
+  reason: z.preprocess(unknownAsUndefined, z.string().optional()),
 });
 export type ResultRow = z.infer<typeof ResultRowSchema>;
 export type ResultStatus = ResultRow['status'];
@@ -54,9 +92,11 @@ export function parseResults(text: string): ResultRow[] {
   if (missing.length > 0) {
     throw new ResultsParseError(1, `header lacks column(s) ${missing.join(', ')} (a results.tsv starts with: ${ORIGINAL_COLUMNS.join(', ')})`);
   }
-  const idColumn = header.indexOf(EXPERIMENT_ID);
-  const fields = Object.entries(COLUMN_OF).map(([field, column]) => [field, header.indexOf(column)] as const);
-  const needed = Math.max(...fields.map(([, index]) => index)) + 1;
+  const required = Object.entries(REQUIRED_COLUMN_OF).map(([field, column]) => [field, header.indexOf(column)] as const);
+  const present = Object.entries(OPTIONAL_COLUMN_OF)
+    .map(([field, column]) => [field, header.indexOf(column)] as const)
+    .filter(([, index]) => index >= 0);
+  const needed = Math.max(...required.map(([, index]) => index)) + 1;
 
   const rows: ResultRow[] = [];
   lines.slice(1).forEach((line, i) => {
@@ -66,8 +106,10 @@ export function parseResults(text: string): ResultRow[] {
     if (cells.length < needed) {
       throw new ResultsParseError(lineNumber, `${cells.length} tab-separated field(s), expected at least ${needed}`);
     }
-    const raw: Record<string, string | undefined> = Object.fromEntries(fields.map(([field, index]) => [field, cells[index].trim()]));
-    if (idColumn >= 0) raw.experimentId = cells[idColumn]?.trim();
+    // A row may stop short of our trailing columns (an editor that trims trailing tabs): those are unknown.
+    const raw: Record<string, string | undefined> = Object.fromEntries(
+      [...required, ...present].map(([field, index]) => [field, cells[index]?.trim()]),
+    );
     const parsed = ResultRowSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -78,3 +120,4 @@ export function parseResults(text: string): ResultRow[] {
   });
   return rows;
 }
+

@@ -2,9 +2,10 @@
  * rows → one self-contained HTML page: summary figures, the chart (#chart) and the results table.
  * Pure: no assets, no scripts, no network; links to diffs are handed in.
  */
-import { renderChart, STATUS_COLOUR } from './chart.js';
+import { NOISE_COLOUR, renderChart, STATUS_COLOUR } from './chart.js';
 import { escapeHtml, formatBpb, formatDelta } from './html.js';
 import type { ResultRow } from './parseResults.js';
+import { BAND_K } from './noise.js';
 import { annotateRows, progressLine, summarize, type ReportRow, type ReportSummary } from './summarize.js';
 
 export interface RenderOptions {
@@ -14,10 +15,12 @@ export interface RenderOptions {
   diffLinks?: Record<string, string>;
   /** The person's steering notes (steering.tsv beside results.tsv), when the run had any. */
   steeringNotes?: { fromExperiment: number; note: string }[];
+  /** σ of one run, bpb, to assume where results.tsv has none (greedy runs, the original's files). */
+  sigma?: number;
 }
 
 export function renderReport(results: ResultRow[], options: RenderOptions): string {
-  const rows = annotateRows(results);
+  const rows = annotateRows(results, options.sigma);
   const summary = summarize(rows);
   const tag = escapeHtml(options.tag);
   return `<!doctype html>
@@ -55,6 +58,8 @@ function figures(summary: ReportSummary): string {
   if (progress && summary.best) {
     items.push(['baseline → best val_bpb', progress], ['best', `#${summary.best.index} ${escapeHtml(summary.best.commit)}`]);
   }
+  if (summary.latestSigma !== undefined) items.push(['noise σ of one run', `${formatBpb(summary.latestSigma)} bpb`]);
+  if (summary.withinNoise > 0) items.push(['kept within noise', String(summary.withinNoise)]);
   const cells = items.map(([label, value]) => `<div><dt>${label}</dt><dd>${value}</dd></div>`).join('\n');
   return `<dl class="figures">\n${cells}\n</dl>`;
 }
@@ -67,23 +72,72 @@ function steering(notes: { fromExperiment: number; note: string }[]): string {
 
 function table(rows: ReportRow[], diffLinks: Record<string, string>): string {
   if (rows.length === 0) return '<p class="empty">No experiments yet.</p>';
+  // Files without the keep decision's columns (the original's, older runs) get no empty columns.
+  const noise = rows.some((row) => row.noiseSigma !== undefined || row.delta !== undefined || row.confirmations !== undefined);
+  const reasons = rows.some((row) => row.reason !== undefined);
   const body = rows
     .map((row) => {
       const href = diffLinks[row.commit];
       const commit = href
         ? `<a href="${escapeHtml(href)}">${escapeHtml(row.commit)}</a>`
         : escapeHtml(row.commit);
-      const delta = row.delta === undefined ? '' : formatDelta(row.delta);
-      const deltaClass = row.delta === undefined ? '' : row.delta < 0 ? 'better' : 'worse';
-      return `<tr class="${row.status}" data-index="${row.index}"><td class="num">${row.index}</td><td class="commit">${commit}</td><td class="num">${row.measured ? formatBpb(row.valBpb) : '—'}</td><td class="num ${deltaClass}">${delta}</td><td class="num">${row.measured ? row.memoryGb.toFixed(1) : '—'}</td><td><span class="status">${row.status}</span></td><td>${escapeHtml(row.description)}</td></tr>`;
+      const cells = [
+        `<td class="num">${row.index}</td>`,
+        `<td class="commit">${commit}</td>`,
+        `<td class="num">${row.measured ? formatBpb(row.valBpb) : '—'}</td>`,
+        signedCell(row.vsBest, -1),
+        ...(noise ? noiseCells(row) : []),
+        `<td class="num">${row.measured ? row.memoryGb.toFixed(1) : '—'}</td>`,
+        `<td><span class="status">${row.status}</span>${row.withinNoise ? WITHIN_NOISE_BADGE : ''}</td>`,
+        `<td>${escapeHtml(row.description)}</td>`,
+        ...(reasons ? [`<td class="reason">${escapeHtml(row.reason ?? '')}</td>`] : []),
+      ];
+      return `<tr class="${row.status}${row.withinNoise ? ' within-noise' : ''}" data-index="${row.index}">${cells.join('')}</tr>`;
     })
     .join('\n');
+  const headers = [
+    '<th>#</th>',
+    '<th>commit</th>',
+    '<th>val_bpb</th>',
+    '<th title="val_bpb minus the best kept val_bpb before it">Δ vs best before</th>',
+    ...(noise
+      ? [
+          '<th title="σ of one training run as the keep decision saw it, bpb; grey: the latest known σ (or --sigma) where the row has none">σ</th>',
+          '<th title="results.tsv delta: the incumbent\'s mean minus this experiment\'s mean val_bpb over the runs compared, bpb; positive is better">delta</th>',
+          '<th title="extra runs of this experiment the keep rule asked for">conf.</th>',
+        ]
+      : []),
+    '<th>memory GB</th>',
+    '<th>status</th>',
+    '<th>description</th>',
+    ...(reasons ? ['<th title="why the keep rule kept or discarded it, or why it crashed">reason</th>'] : []),
+  ];
   return `<table id="results">
-<thead><tr><th>#</th><th>commit</th><th>val_bpb</th><th title="val_bpb minus the best kept val_bpb before it">Δ vs best before</th><th>memory GB</th><th>status</th><th>description</th></tr></thead>
+<thead><tr>${headers.join('')}</tr></thead>
 <tbody>
 ${body}
 </tbody>
 </table>`;
+}
+
+const WITHIN_NOISE_BADGE = ` <span class="within-noise" title="kept for a gain under ${BAND_K}σ of one run: as likely the seed as the change">within noise</span>`;
+
+/** σ, delta and confirmations; σ inherited from an earlier row (or assumed) is shown grey. */
+function noiseCells(row: ReportRow): string[] {
+  const own = row.sigma !== undefined && row.sigma > 0;
+  const sigma = row.noiseSigma === undefined ? '' : formatBpb(row.noiseSigma);
+  return [
+    `<td class="num sigma${own ? '' : ' inherited'}">${row.measured || own ? sigma : ''}</td>`,
+    signedCell(row.delta, 1),
+    `<td class="num">${row.confirmations ?? ''}</td>`,
+  ];
+}
+
+/** A signed bpb difference, coloured: `better` is the sign (1 or −1) that means an improvement. */
+function signedCell(value: number | undefined, better: 1 | -1): string {
+  if (value === undefined) return '<td class="num"></td>';
+  const verdict = value * better > 0 ? 'better' : 'worse';
+  return `<td class="num ${verdict}">${formatDelta(value)}</td>`;
 }
 
 const PAGE_CSS = `
@@ -105,6 +159,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 td.commit { font-family: "DejaVu Sans Mono", ui-monospace, monospace; }
 td.better { color: ${STATUS_COLOUR.keep}; }
 td.worse { color: #b35806; }
+td.sigma.inherited { color: #999; font-style: italic; }
+td.reason { font-size: 12px; color: #555; }
+tr.within-noise td { background: #fff7ec; }
+span.within-noise { display: inline-block; margin-left: 4px; padding: 0 6px; border: 1px dashed ${NOISE_COLOUR}; border-radius: 9px; font-size: 11px; color: ${NOISE_COLOUR}; white-space: nowrap; }
 .status { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px; color: #fff; }
 tr.keep .status { background: ${STATUS_COLOUR.keep}; }
 tr.discard .status { background: ${STATUS_COLOUR.discard}; }

@@ -1,5 +1,6 @@
 /** The figures the report shows, computed once from the rows. Pure. */
 import { formatBpb, formatDelta } from './html.js';
+import { isWithinNoise, sigmaPerRow } from './noise.js';
 import type { ResultRow } from './parseResults.js';
 
 /** A row with its experiment number (0 = the first row, usually the baseline) and its context. */
@@ -9,8 +10,12 @@ export interface ReportRow extends ResultRow {
   measured: boolean;
   /** Lowest val_bpb of the kept experiments before this one. */
   bestBefore?: number;
-  /** valBpb - bestBefore, for measured rows that have a best before them. */
-  delta?: number;
+  /** valBpb - bestBefore, for measured rows that have a best before them (not results.tsv's delta, which is the other way round). */
+  vsBest?: number;
+  /** σ of one run the report judges this row with (see sigmaPerRow); undefined where none is known. */
+  noiseSigma?: number;
+  /** A keep whose gain is under k·σ (see isWithinNoise). */
+  withinNoise: boolean;
 }
 
 export interface ReportSummary {
@@ -26,6 +31,10 @@ export interface ReportSummary {
   best?: ReportRow;
   /** baseline.valBpb - best.valBpb (positive = better). */
   improvement?: number;
+  /** Keeps within the noise. */
+  withinNoise: number;
+  /** The last row's σ, as the report judges it. */
+  latestSigma?: number;
 }
 
 /** "12 experiments · 5 kept · 4 discarded · 2 crashed · 1 invalid" */
@@ -41,12 +50,15 @@ export function progressLine(summary: ReportSummary): string | undefined {
   return `${formatBpb(summary.baseline.valBpb)} → ${formatBpb(summary.best.valBpb)} (${formatDelta(-summary.improvement)}, ${formatDelta(-percent, 2)}%)`;
 }
 
-export function annotateRows(rows: ResultRow[]): ReportRow[] {
+/** `assumedSigma`: σ of one run for rows whose file has none (a greedy run's, the original's). */
+export function annotateRows(rows: ResultRow[], assumedSigma?: number): ReportRow[] {
+  const sigmas = sigmaPerRow(rows, assumedSigma);
   let best: number | undefined;
   return rows.map((row, index) => {
     const measured = row.status === 'keep' || row.status === 'discard';
-    const annotated: ReportRow = { ...row, index, measured, bestBefore: best };
-    if (measured && best !== undefined) annotated.delta = row.valBpb - best;
+    const annotated: ReportRow = { ...row, index, measured, bestBefore: best, noiseSigma: sigmas[index], withinNoise: false };
+    if (measured && best !== undefined) annotated.vsBest = row.valBpb - best;
+    annotated.withinNoise = isWithinNoise(annotated);
     if (row.status === 'keep') best = best === undefined ? row.valBpb : Math.min(best, row.valBpb);
     return annotated;
   });
@@ -65,6 +77,8 @@ export function summarize(rows: ReportRow[]): ReportSummary {
     baseline,
     best,
     improvement: baseline && best ? baseline.valBpb - best.valBpb : undefined,
+    withinNoise: kept.filter((row) => row.withinNoise).length,
+    latestSigma: rows.at(-1)?.noiseSigma,
   };
 }
 

@@ -12,6 +12,8 @@ export interface ReportRequest {
   /** Git repository holding the run's commits; without one the table has no diff links. */
   repo?: string;
   tag: string;
+  /** σ of one run, bpb, to assume where results.tsv has none (greedy runs, the original's files). */
+  sigma?: number;
 }
 
 export interface WrittenReport {
@@ -34,7 +36,7 @@ export async function writeReport(request: ReportRequest): Promise<WrittenReport
   const diffLinks = request.repo ? await writeDiffs(rows, request.repo, request.outDir) : {};
   const html = join(request.outDir, 'report.html');
   const steeringNotes = await readSteering(join(dirname(request.resultsPath), 'steering.tsv'));
-  await writeFile(html, renderReport(rows, { tag: request.tag, diffLinks, steeringNotes }));
+  await writeFile(html, renderReport(rows, { tag: request.tag, diffLinks, steeringNotes, sigma: request.sigma }));
 
   const written: WrittenReport = { html, diffs: Object.values(diffLinks).map((link) => join(request.outDir, link)), warnings: [] };
   const png = join(request.outDir, 'chart.png');

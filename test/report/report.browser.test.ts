@@ -11,6 +11,7 @@ import { writeReport } from '../../src/report/writeReport.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SAMPLE = fileURLToPath(new URL('./fixtures/sample.tsv', import.meta.url));
+const GREEDY = fileURLToPath(new URL('./fixtures/greedy.tsv', import.meta.url));
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(png: Buffer): { width: number; height: number } {
@@ -79,6 +80,32 @@ describe('the report in Chromium', () => {
     expect(Math.abs(height - 960)).toBeLessThanOrEqual(4);
   });
 
+  test('shows the noise band along the best and rings the keep within it', async () => {
+    const written = await writeReport({ resultsPath: GREEDY, outDir: join(dir, 'greedy'), tag: 'greedy', sigma: 0.001 });
+    const page = await browser.newPage();
+    try {
+      await page.goto(pathToFileURL(written.html).href, { timeout: BROWSER_TIMEOUT_MS });
+      const chart = page.locator('#chart svg');
+      await chart.waitFor({ state: 'visible', timeout: BROWSER_TIMEOUT_MS });
+      // Laid out with a size: three stretches (baseline, #1, #3), each a band 2·2σ = 0.004 bpb tall.
+      const bands = await chart.locator('.band-segment').evaluateAll((rects) => rects.map((rect) => rect.getBoundingClientRect()));
+      expect(bands).toHaveLength(3);
+      for (const band of bands) expect(band.width * band.height).toBeGreaterThan(1000);
+      // The kept point within the noise lies inside the band of the best before it.
+      const point = await chart.locator('[data-within-noise="true"]').evaluateAll((points) => points.map((p) => p.getBoundingClientRect()));
+      expect(point).toHaveLength(1);
+      const centre = point[0].y + point[0].height / 2;
+      expect(centre).toBeGreaterThan(bands[0].top);
+      expect(centre).toBeLessThan(bands[0].bottom);
+      await expect(page.locator('#results tr.within-noise span.within-noise').isVisible({ timeout: BROWSER_TIMEOUT_MS })).resolves.toBe(true);
+      await expect(page.locator('#results tbody tr').nth(1).locator('td.reason').innerText({ timeout: BROWSER_TIMEOUT_MS })).resolves.toBe(
+        'greedy: 0.997400 < best 0.997900',
+      );
+    } finally {
+      await page.close();
+    }
+  });
+
   test('links each commit the repository knows to its diff, and leaves the others plain', async () => {
     const repo = join(dir, 'repo');
     const git = (...args: string[]) => execa('git', ['-C', repo, ...args], { timeout: 30_000 });
@@ -134,6 +161,16 @@ describe('npm run report', () => {
     expect(result.stderr).toMatch(/^warning: chart\.png skipped: Chromium not found at .*no-such-chromium; install it with `bash scripts\/install-debian-package\.sh chromium chromium`/);
     expect(result.stdout).toContain(`wrote ${join(out, 'report.html')}`);
     expect(result.stdout).not.toContain('chart.png');
+  });
+
+  test('takes --sigma for a file with no σ, and refuses one that is not a positive number', async () => {
+    const out = join(dir, 'sigma');
+    const result = await runCli([GREEDY, '--out', out, '--sigma', '0.001'], { CHROMIUM_PATH: join(dir, 'no-such-chromium') });
+    expect(result.exitCode).toBe(0);
+    await expect(readFile(join(out, 'report.html'), 'utf8')).resolves.toContain('data-within-noise="true"');
+    const refused = await runCli([GREEDY, '--out', out, '--sigma', 'lots']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.trim()).toBe('report: --sigma must be a positive number of bpb (got "lots")');
   });
 
   test('fails with one line naming the path it looked for when the tag is unknown', async () => {
