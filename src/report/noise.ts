@@ -42,9 +42,10 @@ export function gainOf(row: Pick<ReportRow, 'delta' | 'sigma' | 'valBpb' | 'best
 export function isWithinNoise(
   row: Pick<ReportRow, 'status' | 'delta' | 'sigma' | 'valBpb' | 'bestBefore' | 'noiseSigma' | 'confirmations'>,
 ): boolean {
+  // The first keep is the reference, whatever delta it records (0 where the baseline crashed).
+  if (row.status !== 'keep' || row.bestBefore === undefined || (row.confirmations ?? 0) > 0) return false;
   const gain = gainOf(row);
-  const oneRun = (row.confirmations ?? 0) === 0;
-  return row.status === 'keep' && oneRun && gain !== undefined && row.noiseSigma !== undefined && gain < BAND_K * row.noiseSigma;
+  return gain !== undefined && row.noiseSigma !== undefined && gain < BAND_K * row.noiseSigma;
 }
 
 /** One stretch of the band: from a new best to the next (or the end), centred on that best. */

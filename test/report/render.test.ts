@@ -152,9 +152,12 @@ describe('the noise band and the keeps within it', () => {
   });
 
   test('does not mark a keep confirmed over several runs, nor the reference run', () => {
-    const [base, , , , , kept] = fixture('decisions.tsv');
+    const [base, , , crash, , kept] = fixture('decisions.tsv');
     const rows = annotateRows([base, { ...kept, delta: 0.001, confirmations: 2 }, { ...kept, delta: 0.001, confirmations: 0 }]);
     expect(rows.map((row) => row.withinNoise)).toEqual([false, false, true]);
+    // After a crashed baseline the first keep is the reference, written with a delta of 0.
+    const afterCrash = annotateRows([crash, { ...base, delta: 0 }, { ...kept, delta: 0.001, confirmations: 0 }]);
+    expect(afterCrash.map((row) => row.withinNoise)).toEqual([false, false, true]);
   });
 
   test('shows σ, delta, confirmations and the reason per row in the table', () => {
