@@ -32,6 +32,8 @@ describe('a worker killed while an experiment trains', () => {
     const tag = uniqueId('kill');
     const input = fixtureRunInput(repo, tag, {
       maxExperiments: EXPERIMENTS,
+      decision: 'greedy', // one run per experiment: this test is about the kill, and each run sleeps
+
       trainer: { timeBudgetSeconds: 1, heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS, env: { FIXTURE_SLEEP: String(TRAIN_SECONDS) } },
     });
 

@@ -37,7 +37,7 @@ export function fixtureRunInput(repo: string, tag: string, extra: Record<string,
   return {
     tag,
     repo,
-    trainer: { command: 'python3 train.py', evaluation: 'trainer', timeBudgetSeconds: 5, timeoutSeconds: 60, heartbeatTimeoutSeconds: 10, ...trainer },
+    trainer: { command: 'python3 train.py', evaluation: 'trainer' as const, timeBudgetSeconds: 5, timeoutSeconds: 60, heartbeatTimeoutSeconds: 10, ...trainer },
     maxExperiments: 4,
     ...rest,
   };
