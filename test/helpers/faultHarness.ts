@@ -77,6 +77,9 @@ export interface FaultReport {
   seconds: number;
 }
 
+/** Runs added for events that found no live run in theirs. */
+const MAX_EXTRA_RUNS = 3;
+
 interface Host {
   name: string;
   clone: string;
@@ -103,9 +106,17 @@ export async function runFaultHarness(partial: Partial<FaultHarnessOptions> = {}
 
     const plans = planFaults(opts);
     const runs: RunOutcome[] = [];
-    for (const plan of plans) {
-      runs.push(await oneRun(t, hosts, { opts, remote, baseCommit, run: plan.run, events: plan.events }));
+    // An event whose run ended before its moment goes to the next run (one more run when none is left),
+    // so every kill and restart lands in a live run.
+    let carried: FaultEvent[] = [];
+    for (let run = 0; run < plans.length || (carried.length > 0 && run < opts.runs + MAX_EXTRA_RUNS); run++) {
+      const events = [...carried, ...(plans[run]?.events ?? [])].sort((a, b) => a.afterRows - b.afterRows);
+      const { outcome, unfired } = await oneRun(t, hosts, { opts, remote, baseCommit, run, events });
+      runs.push(outcome);
+      // Its moment came too late in its run: earlier in the next one.
+      carried = unfired.map((e) => ({ ...e, afterRows: Math.floor(e.afterRows / 2) }));
     }
+    if (carried.length) opts.log(`${carried.length} events never found a live run`);
     return { options: withoutLog(opts), dir, runs, seconds: (Date.now() - started) / 1000 };
   } finally {
     await Promise.all(hosts.map((h) => h.worker.stop().catch(() => undefined)));
@@ -140,7 +151,7 @@ interface RunContext {
 }
 
 /** One research run with its planned events, then its invariants. */
-async function oneRun(t: TestTemporal, hosts: Host[], ctx: RunContext): Promise<RunOutcome> {
+async function oneRun(t: TestTemporal, hosts: Host[], ctx: RunContext): Promise<{ outcome: RunOutcome; unfired: FaultEvent[] }> {
   const { opts } = ctx;
   const started = Date.now();
   // Deterministic, so a seed gives the same trainer faults and proposals again.
@@ -163,16 +174,18 @@ async function oneRun(t: TestTemporal, hosts: Host[], ctx: RunContext): Promise<
     done = true;
   });
   const injector = (async () => {
-    for (const event of ctx.events) {
+    for (const [i, event] of ctx.events.entries()) {
       await waitForTrigger(event, { tag, remote: ctx.remote, hosts, isDone: () => done });
+      if (done) return ctx.events.slice(i);
       await inject(t, hosts, event, { tag, outcome, log: opts.log, isDone: () => done });
     }
+    return [];
   })();
   const summary = await result.catch((err: unknown) => {
     outcome.failures.push(`${tag}: run did not finish: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   });
-  await injector;
+  const unfired = await injector;
   if (!summary) await handle.terminate('fault harness: run did not finish').catch(() => undefined);
   outcome.workerExits += await reviveDeadWorkers(t, hosts, opts.log);
 
@@ -190,7 +203,7 @@ async function oneRun(t: TestTemporal, hosts: Host[], ctx: RunContext): Promise<
   opts.log(`${tag}: finished in ${outcome.seconds.toFixed(0)} s: ${JSON.stringify(outcome.statuses)}, lost ${outcome.lost}, duplicated ${outcome.duplicated}, ` +
     `orphans ${outcome.orphans}, ${outcome.failures.length} failures`);
   for (const f of outcome.failures) opts.log(`  FAIL ${f}`);
-  return outcome;
+  return { outcome, unfired };
 }
 
 function runInput(tag: string, ctx: RunContext) {
