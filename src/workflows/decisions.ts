@@ -280,7 +280,8 @@ export function mayStart(state: Pick<RunState, 'paused' | 'running' | 'experimen
 
 /** Whether to prepare the next proposal now, while a lane trains. */
 export function shouldPrepare(config: RunConfig, state: RunState, pipeline: boolean): boolean {
-  return pipeline && !state.prepared && !state.proposing && state.experimentsDone + state.running.length > 0 && nextStep(config, state).kind === 'experiment';
+  // Not before the baseline has trained: a trainer that cannot run (no python3) ends the run before any proposer call is paid.
+  return pipeline && !state.prepared && !state.proposing && state.experimentsDone > 0 && nextStep(config, state).kind === 'experiment';
 }
 
 /**

@@ -74,9 +74,8 @@ test('a worker without python3 ends a python3 run at the baseline, naming traine
   console.log(`no python3: the run ended ${(ended.endedAfterMs / 1000).toFixed(1)} s after it started`);
 }, 150_000);
 
-// needs the workflow not to pipeline a proposal while the baseline trains: today the claude run asks
-// (and would pay for) a proposal for experiment 1 before the baseline fails.
-test.skip('with an LLM proposer (pipelined), no proposer call is made before the baseline fails', async () => {
+// The run pipelines no proposal while the baseline trains, so nothing is asked (or paid) before it fails.
+test('with an LLM proposer (pipelined), no proposer call is made before the baseline fails', async () => {
   llm.reset();
   const ended = await runWithoutPython({ kind: 'claude', model: 'claude-sonnet-4-5' });
   expect(ended.message).toMatch(/trainer\.command: "python3" not found on the worker's PATH/);

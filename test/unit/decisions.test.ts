@@ -198,5 +198,7 @@ describe('lanes', () => {
     expect(shouldPrepare(config(), s, false)).toBe(false);
     expect(shouldPrepare(config(), { ...s, proposing: true }, true)).toBe(false);
     expect(shouldPrepare(config({ maxExperiments: 2 }), s, true)).toBe(false);
+    // Not while the baseline trains: a trainer that cannot run ends the run before any call is paid.
+    expect(shouldPrepare(config(), startExperiment(initialRunState()).state, true)).toBe(false);
   });
 });
