@@ -103,6 +103,55 @@ describe('researchRun on a real dev server', () => {
     expect(head).toBe(results[0].commit);
   }, 90_000);
 
+  test('a git step that keeps failing (a full disk) is retried until it succeeds, its failure visible meanwhile', async () => {
+    const repo = await makeFixtureRepo();
+    const tag = uniqueId('diskfull');
+    const real = createActivities();
+    let failures = 0;
+    let diskFull = true;
+    const activities: WorkerActivities = {
+      ...real,
+      commit: async (input) => {
+        if (input.experimentId.endsWith('/exp-0001') && diskFull) {
+          failures++;
+          throw new Error('ENOSPC: no space left on device');
+        }
+        return real.commit(input);
+      },
+    };
+    const summary = await runWorker(async (taskQueue) => {
+      const handle = await t.client.workflow.start(researchRun, {
+        taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { maxExperiments: 2, decision: 'greedy' })], workflowExecutionTimeout: '5 minutes',
+      });
+      // The pending step and its last failure are what the web UI shows on the experiment's page.
+      const child = t.client.workflow.getHandle(`${tag}/exp-0001`);
+      const deadline = Date.now() + 60_000;
+      let shown = '';
+      while (Date.now() < deadline && !shown) {
+        const pending = await child.describe().then((d) => d.raw.pendingActivities ?? [], () => []);
+        shown = pending.map((p) => p.lastFailure?.message ?? '').find((m) => m.includes('ENOSPC')) ?? '';
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(shown).toMatch(/ENOSPC: no space left on device/);
+      // Several attempts fail (the attempt limit is tested below: ten would take minutes at the doubling interval).
+      const wait = Date.now() + 60_000;
+      while (failures < 4 && Date.now() < wait) await new Promise((r) => setTimeout(r, 250));
+      diskFull = false;
+      return handle.result();
+    }, activities);
+    expect(failures).toBeGreaterThanOrEqual(4);
+    expect(summary.experiments).toBe(2);
+    const results = await readResults(repo, tag);
+    expect(results.map((r) => r.status)).not.toContain('crash');
+  }, 150_000);
+
+  test('git and file steps have no attempt limit: only failures retrying cannot fix stop them', async () => {
+    const { SHORT_STEP } = await import('../../src/workflows/experiment.js');
+    expect(SHORT_STEP.retry).not.toHaveProperty('maximumAttempts');
+    expect(SHORT_STEP.retry.nonRetryableErrorTypes).toEqual(expect.arrayContaining(['InvalidRunInput', 'EditRejected']));
+    expect(SHORT_STEP.heartbeatTimeout).toBe('20 seconds');
+  });
+
   test('a trainer command that does not exist ends the run with a message that names it', async () => {
     const repo = await makeFixtureRepo();
     const tag = uniqueId('nocmd');
