@@ -45,7 +45,8 @@ export function planFaults(opts: { seed: number; runs: number; experiments: numb
       afterRows: Math.floor(random() * opts.experiments),
       phase: pick(phases),
       jitterMs: Math.floor(random() * 1500),
-      restartDelayMs: Math.floor(random() * 3000),
+      // Mostly back at once; a quarter stay down past the lease timeout, so their experiment moves to another lane.
+      restartDelayMs: random() < 0.25 ? 8000 + Math.floor(random() * 8000) : Math.floor(random() * 3000),
     });
   }
   for (let i = 0; i < opts.restarts; i++) {
