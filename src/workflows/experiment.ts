@@ -12,7 +12,8 @@ import {
   applicationFailureOf, bestRefOf, experimentName, experimentRef, experimentTrainingSignal, FAILURE, NON_RETRYABLE, REPAIRABLE,
   type BestResult, type ExperimentRecord, type FailureType, type Lane, type RunningExperiment,
 } from '../definitions.js';
-import { worstCaseCallUsd, type Incumbent, type Outcome, type PreparedProposal } from './decisions.js';
+import { worstCaseCallUsd, type Outcome, type PreparedProposal } from './decisions.js';
+import type { Incumbent } from './keepDecision.js';
 import { measure } from './measuring.js';
 import type { NoiseTotals } from './keepRule.js';
 
@@ -82,7 +83,7 @@ export type ExperimentResult = Omit<ExperimentRecord, 'experiment' | 'experiment
   /** The end of the log of a crashed experiment. */
   logTail?: string;
   /** Its runs and the keep decision they led to (absent when it did not train). */
-  measured?: import('./decisions.js').Measured;
+  measured?: import('./keepDecision.js').Measured;
 };
 
 export const BASELINE: Proposal = { hypothesis: 'baseline: the unmodified trainer', description: 'baseline', edits: [] };

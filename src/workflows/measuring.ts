@@ -11,7 +11,7 @@ import type { Activities } from '../activities/index.js';
 import type { TrainerSummary } from '../activities/summary.js';
 import type { Evaluation } from '../activities/training.js';
 import { experimentName, experimentRef, type Lane, type LanePaths } from '../definitions.js';
-import { budgetOf, type Measured, type ModelShape } from './decisions.js';
+import { budgetOf, type Measured, type ModelShape } from './keepDecision.js';
 import { decideKeep, estimateNoise, followUp, mean, modelShapeChanged, type Measurement } from './keepRule.js';
 import type { ExperimentInput } from './experiment.js';
 

@@ -17,9 +17,10 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { Usage } from '../proposers/context.js';
 import {
-  breakerReason, effectiveExperiment, failedExperiment, initialRunState, judge, mayStart, moveExperiment, nextStep, noiseOf, phaseOf, recordExperiment,
+  breakerReason, effectiveExperiment, failedExperiment, initialRunState, mayStart, moveExperiment, nextStep, phaseOf, recordExperiment,
   shouldPrepare, startExperiment, type RunState,
 } from './decisions.js';
+import { judge, noiseOf } from './keepDecision.js';
 import { EXPERIMENT_CANCELLED, experiment, proposer, steps, type CancelledExperiment, type ExperimentResult } from './experiment.js';
 import { LaneLeases } from './laneLeases.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';

@@ -1,13 +1,13 @@
 import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
 import {
-  breakerReason, effectiveExperiment, initialRunState, judge, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
+  breakerReason, effectiveExperiment, initialRunState, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
   type RunState,
 } from '../../src/workflows/decisions.js';
 import { BASELINE } from '../../src/workflows/experiment.js';
 import type { ExperimentRecord } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
 import { decideKeep, NO_NOISE_TOTALS, type Measurement } from '../../src/workflows/keepRule.js';
-import type { Measured } from '../../src/workflows/decisions.js';
+import { judge, type Measured } from '../../src/workflows/keepDecision.js';
 
 const config = (extra: object = {}): RunConfig => {
   const r = parseRunInput({ tag: 't', ...extra });
