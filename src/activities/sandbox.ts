@@ -231,6 +231,7 @@ export async function sandboxed(bwrap: string, input: SandboxInput): Promise<San
   for (const file of await protectedFiles(trainerDir, input.editable, git.tracked)) args.push('--ro-bind', file, file);
   for (const p of git.paths) if (existsSync(p)) args.push('--ro-bind', p, p);
 
+  args.push(...commandEnvironmentBind(input.file, trainerDir));
   args.push('--chdir', trainerDir, '--', input.file, ...input.args);
   // Home is read-only: Triton's kernel cache (default ~/.triton) goes to the private /tmp.
   env.TRITON_CACHE_DIR ??= '/tmp/.triton-cache';
@@ -269,8 +270,19 @@ export async function sandboxedEvaluator(bwrap: string, input: EvaluatorSandboxI
   // Bound again after the private /tmp, for paths under it (tests keep everything there).
   const cwd = path.resolve(input.cwd);
   for (const p of [cwd, dataCacheOf(env), ...input.readable]) if (existsSync(p)) args.push('--ro-bind', p, p);
+  args.push(...commandEnvironmentBind(input.file, cwd));
   args.push('--chdir', cwd, '--', input.file, ...input.args);
   env.TRITON_CACHE_DIR ??= '/tmp/.triton-cache';
   env.UV_OFFLINE ??= '1';
   return { file: bwrap, args, env };
+}
+
+/**
+ * A command named by an absolute path under /tmp (an environment's `bin/python`, say) would vanish
+ * under the private /tmp: its environment is bound again, read-only (unless it is inside `dir`).
+ */
+function commandEnvironmentBind(file: string, dir: string): string[] {
+  if (!path.isAbsolute(file) || !file.startsWith('/tmp/')) return [];
+  const prefix = path.dirname(path.dirname(file));
+  return existsSync(prefix) && !dir.startsWith(`${prefix}/`) ? ['--ro-bind', prefix, prefix] : [];
 }
