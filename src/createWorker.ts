@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type WorkerActivities } from './activities/index.js';
 import { holdLaneWith, hostName, LanePool, lanesOf } from './activities/lanes.js';
+import { endOrphanTrainers } from './activities/trainerProcess.js';
 import { leaseQueue, TASK_QUEUE, type Lane } from './definitions.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -33,6 +34,9 @@ export async function createWorker(opts: ResearchWorkerOptions): Promise<Researc
   const sharedQueue = opts.taskQueue ?? TASK_QUEUE;
   const lanes = lanesOf(sharedQueue, { host: opts.host ?? hostName(), gpus: opts.gpus, count: opts.laneCount });
   const activities = { ...(opts.activities ?? createActivities()), holdLane: holdLaneWith(new LanePool(lanes)) };
+  // A worker that died left its trainers running; an experiment that moved to another host never comes back to end them.
+  const orphans = await endOrphanTrainers(lanes.map((l) => l.id));
+  if (orphans.length) console.warn(`worker: ended ${orphans.length} trainer process group(s) a dead worker left on these lanes: ${orphans.join(', ')}`);
   const base = {
     connection: opts.connection,
     namespace: opts.namespace,

@@ -10,7 +10,7 @@ const WITHHELD = /(^ANTHROPIC_|^OPENAI_|^TEMPORAL_|API_KEY|SECRET|TOKEN|PASSWORD
  * the model (harness evaluation), the experiment id (used to recognise a stray trainer) and the
  * project's tool cache on PATH (uv lives there).
  */
-export function trainerEnv(input: { experimentId: string; trainer: TrainerConfig; gpu?: string; seed?: number; modelFile?: string }): Record<string, string> {
+export function trainerEnv(input: { experimentId: string; trainer: TrainerConfig; lane?: string; gpu?: string; seed?: number; modelFile?: string }): Record<string, string> {
   const cacheHome = process.env.AUTORESEARCH_CACHE_HOME ?? path.join(os.homedir(), '.cache', 'autoresearch');
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !WITHHELD.test(k)) env[k] = v;
@@ -26,6 +26,7 @@ export function trainerEnv(input: { experimentId: string; trainer: TrainerConfig
     ...(input.seed !== undefined ? { AUTORESEARCH_SEED: String(input.seed) } : {}),
     ...(input.modelFile !== undefined ? { AUTORESEARCH_MODEL_OUT: input.modelFile } : {}),
     AUTORESEARCH_EXPERIMENT_ID: input.experimentId,
+    ...(input.lane !== undefined ? { AUTORESEARCH_LANE: input.lane, AUTORESEARCH_WORKER_PID: String(process.pid) } : {}),
     ...(input.gpu !== undefined ? { CUDA_VISIBLE_DEVICES: input.gpu } : {}),
   };
 }

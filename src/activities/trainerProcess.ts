@@ -1,4 +1,4 @@
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 
 /**
@@ -40,6 +40,41 @@ export async function killStrayTrainer(logFile: string, experimentId: string): P
   }
   await rm(file, { force: true });
   return killed;
+}
+
+/**
+ * Ends the trainers a worker that died left running on its lanes (marked AUTORESEARCH_LANE, with
+ * an AUTORESEARCH_WORKER_PID that no longer runs; another live worker's trainers are left alone): the
+ * retry of an experiment ends its own stray, but an experiment that moved to another host never
+ * comes back here, and a hanging trainer would hold the lane's GPU for good. Called once as the
+ * worker starts, before it takes work. Returns the process groups it ended.
+ */
+export async function endOrphanTrainers(laneIds: readonly string[]): Promise<number[]> {
+  const markers = new Set(laneIds.map((id) => `AUTORESEARCH_LANE=${id}`));
+  const groups = new Set<number>();
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    const vars = environ.split('\0');
+    if (!vars.some((v) => markers.has(v))) continue;
+    const worker = Number(vars.find((v) => v.startsWith('AUTORESEARCH_WORKER_PID='))?.split('=')[1]);
+    if (worker > 0 && isAlive(worker)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name (which may hold spaces): state, ppid, pgrp.
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (pgrp > 1 && pgrp !== process.pid) groups.add(pgrp);
+  }
+  for (const pgid of groups) killGroup(pgid);
+  return [...groups];
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export async function recordGroup(logFile: string, pgid: number): Promise<void> {
