@@ -291,6 +291,8 @@ export interface TrainingInput {
   hypothesis: string;
   description: string;
   lane: string;
+  /** What its proposer calls cost, all made by now: the run counts it toward the cap at once. */
+  costUsd?: number;
 }
 export const experimentTrainingSignal = defineSignal<[TrainingInput]>('experimentTraining');
 

@@ -27,7 +27,7 @@ export interface InFlight extends RunningExperiment {
   startedFrom?: BestResult;
   /** Its prepared proposal, kept until it ends so that a move to another lane can use it again. */
   prepared?: PreparedProposal;
-  /** The cost of its prepared proposal, already counted when the proposal was made. */
+  /** What of its proposer cost the run counted already: a proposal made ahead, and its own calls once it trains. */
   preparedUsd: number;
   /** It lost its lane once: a lane that died may have pushed its commit. */
   restarted?: boolean;
@@ -113,6 +113,19 @@ export function startExperiment(state: RunState): { state: RunState; started: In
   if (again) return { state: { ...state, moved, running: [...state.running, again] }, started: again };
   const started: InFlight = { experiment: state.nextExperiment, startedFrom: state.best, prepared: state.prepared, preparedUsd: state.prepared?.costUsd ?? 0 };
   return { state: { ...state, nextExperiment: state.nextExperiment + 1, running: [...state.running, started], prepared: undefined }, started };
+}
+
+/**
+ * An experiment that starts training has made its proposer calls: what they cost counts now, so
+ * that the cost cap sees it before the run pays for the next proposal.
+ */
+export function countSpent(state: RunState, experiment: number, costUsd: number): RunState {
+  const r = state.running.find((x) => x.experiment === experiment);
+  if (!r || costUsd <= r.preparedUsd) return state;
+  return {
+    ...state, costUsd: state.costUsd + costUsd - r.preparedUsd,
+    running: state.running.map((x) => (x === r ? { ...x, preparedUsd: costUsd } : x)),
+  };
 }
 
 /**

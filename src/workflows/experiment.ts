@@ -163,7 +163,8 @@ async function onLane(input: ExperimentInput, lane: Lane, proposal: ProposalStat
   show('train', hypothesis);
   const parent = workflowInfo().parent;
   // Sent beside the first train step, not before it: the run learns of it as the trainer starts.
-  const told = parent && getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, { experiment: n, hypothesis, description, lane: lane.id });
+  const told = parent && getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, {
+    experiment: n, hypothesis, description, lane: lane.id, costUsd: proposal.costUsd() });
   const runs = await measure({ input, lane, laneSteps, trainer, laneInput, candidate: committed, paths, show: (phase) => show(phase, hypothesis) });
   await told;
   const { first, measured } = runs;

@@ -17,7 +17,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { Usage } from '../proposers/context.js';
 import {
-  breakerReason, effectiveExperiment, failedExperiment, initialRunState, mayStart, moveExperiment, nextStep, phaseOf, recordExperiment,
+  breakerReason, countSpent, effectiveExperiment, failedExperiment, initialRunState, mayStart, moveExperiment, nextStep, phaseOf, recordExperiment,
   shouldPrepare, startExperiment, type RunState,
 } from './decisions.js';
 import { judge, noiseOf } from './keepDecision.js';
@@ -69,7 +69,8 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   setHandler(stopSignal, () => { state.stopRequested = true; show(); });
   setHandler(statusQuery, status);
   setHandler(resultsQuery, () => state.recent);
-  setHandler(experimentTrainingSignal, ({ experiment: n, hypothesis, description, lane }) => {
+  setHandler(experimentTrainingSignal, ({ experiment: n, hypothesis, description, lane, costUsd }) => {
+    state = countSpent(state, n, costUsd ?? 0);
     const running = state.running.find((r) => r.experiment === n);
     if (!running) return; // keyed by number: a late signal changes nothing
     Object.assign(running, { hypothesis, description, lane, trainingStartedAt: new Date().toISOString() });

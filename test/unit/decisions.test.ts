@@ -1,6 +1,6 @@
 import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
 import {
-  breakerReason, effectiveExperiment, initialRunState, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
+  breakerReason, countSpent, effectiveExperiment, initialRunState, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
   type RunState,
 } from '../../src/workflows/decisions.js';
 import { BASELINE } from '../../src/workflows/experiment.js';
@@ -180,6 +180,16 @@ describe('lanes', () => {
     const again = startExperiment(moved);
     const done = recordExperiment(again.state, makeRecord(1, { costUsd: 0.5 + 0.1 }));
     expect(done.costUsd).toBeCloseTo(0.6);
+  });
+
+  test('an experiment that trains has its proposer cost counted at once, and once', () => {
+    const running = startExperiment(after(makeRecord(0, { costUsd: 0 }))).state;
+    const training = countSpent(running, 1, 0.19);
+    expect(training.costUsd).toBeCloseTo(0.19); // the cap sees it before the next proposal is paid for
+    expect(countSpent(training, 1, 0.19)).toBe(training); // a repeated signal changes nothing
+    expect(recordExperiment(training, makeRecord(1, { costUsd: 0.19 })).costUsd).toBeCloseTo(0.19);
+    expect(nextStep(config({ proposer: { kind: 'claude', model: 'claude-sonnet-4-5', maxCostUsd: 0.35 } }), { ...training, lastPromptChars: 60_000 }))
+      .toMatchObject({ kind: 'end' });
   });
 
   test('a prepared proposal goes to the next experiment, and its cost is counted once', () => {

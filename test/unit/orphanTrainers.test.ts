@@ -14,7 +14,9 @@ const alive = (pid: number) => {
 describe('orphan trainers', () => {
   test('a trainer on one of the lanes whose worker is gone is ended; a live worker\'s and another lane\'s are not', async () => {
     const lane = `orphan-lane-${process.pid}-${Date.now()}`;
-    const gone = (await execa('true')).pid!; // a worker pid that no longer runs
+    const done = execa('true');
+    const gone = done.pid!; // a worker pid that no longer runs
+    await done;
     const start = (env: Record<string, string>) => {
       const child = execa('sleep', ['60'], { detached: true, env, stdio: 'ignore', reject: false });
       child.catch(() => undefined);
