@@ -3,6 +3,7 @@
  * seeded, so a seed names one plan (the timing of a real run still varies).
  */
 import { createHash } from 'node:crypto';
+import { makeRng } from '../../bench/decisionSim.js';
 
 /** Trainer faults the fixture trainer switches on by itself (test/fixtures/trainer/train.py, FIXTURE_FAULT_RATE). */
 export const TRAINER_FAULTS = ['crash', 'hang', 'nan', 'memory', 'flood'] as const;
@@ -20,21 +21,11 @@ export interface RunPlan {
   events: FaultEvent[];
 }
 
-/** mulberry32: a small seeded generator, enough to spread faults. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 /** Spreads `kills` worker kills and `restarts` server restarts over the runs, each at a random experiment and phase. */
 export function planFaults(opts: { seed: number; runs: number; experiments: number; kills: number; restarts: number }): RunPlan[] {
-  const random = seededRandom(opts.seed);
+  const random = makeRng(opts.seed); // the decisions benchmark's seeded generator
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
   const plans: RunPlan[] = Array.from({ length: opts.runs }, (_, run) => ({ run, events: [] }));
   const phases: EventPhase[] = ['train', 'train', 'between', 'delay']; // mid-train is where most can go wrong
