@@ -65,6 +65,11 @@ export async function resetWorktree(git: Git, commit: string, dir: string): Prom
   await git.raw(['clean', '-q', '-f', '-d', '--', dir]);
 }
 
+/** Makes `commit` present in this clone, fetching `ref` (which holds it) from the remote when it is missing. */
+export async function ensureCommit(git: Git, remote: string, commit: string, ref: string): Promise<void> {
+  if (!(await hasCommit(git, commit)) && !(await fetchRef(git, remote, ref))) throw new Error(`${ref} is not on the remote ${remote}`);
+}
+
 /** Fetches one ref from the remote; its commit, or undefined when the remote has no such ref. */
 export async function fetchRef(git: Git, remote: string, ref: string): Promise<string | undefined> {
   const listed = (await git.raw(['ls-remote', remote, ref])).trim();

@@ -5,7 +5,7 @@
  */
 import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
+import { gitAt } from './gitOps.js';
 
 export interface HarnessCheckInput {
   trainerDir: string;
@@ -15,7 +15,7 @@ export interface HarnessCheckInput {
   untracked: boolean;
 }
 
-const git = async (cwd: string, args: string[], input?: string) => (await execa('git', args, { cwd, input })).stdout;
+const git = (cwd: string, args: string[], input?: string) => gitAt(cwd).raw(args, input);
 
 /** The trainer dir's path inside its repository, and the repository's top level. */
 async function locate(trainerDir: string): Promise<{ top: string; rel: string }> {
@@ -74,6 +74,5 @@ export async function harnessChanges(input: HarnessCheckInput): Promise<string[]
 /** The text of `file` (relative to the trainer dir) at `commit`, or undefined when it has none. */
 export async function harnessFileAt(trainerDir: string, commit: string, file: string): Promise<string | undefined> {
   const { top, rel } = await locate(trainerDir);
-  const shown = await execa('git', ['show', `${commit}:${path.posix.join(rel, file)}`], { cwd: top, reject: false, stripFinalNewline: false });
-  return shown.exitCode === 0 ? shown.stdout : undefined;
+  return gitAt(top).show([`${commit}:${path.posix.join(rel, file)}`]).catch(() => undefined);
 }

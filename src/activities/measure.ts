@@ -5,18 +5,15 @@
  */
 import path from 'node:path';
 import type { LanePaths } from '../definitions.js';
-import { fetchRef, gitAt, hasCommit } from './gitOps.js';
+import { ensureCommit, gitAt, resetWorktree } from './gitOps.js';
 import { laneWorktree, type LaneInput } from './workspace.js';
 
 /** The lane's worktree at `commitFull` (fetched by `ref` when this host lacks it), clean of anything an earlier run left. */
 export async function checkoutCommit(input: { lane: LaneInput; commitFull: string; ref: string }): Promise<{ paths: LanePaths }> {
   const paths = await laneWorktree(input.lane);
   const git = gitAt(paths.worktree);
-  if (!(await hasCommit(git, input.commitFull)) && !(await fetchRef(git, paths.remote, input.ref))) {
-    throw new Error(`${input.ref} is not on the remote ${paths.remote}`);
-  }
-  await git.raw(['reset', '-q', '--hard', input.commitFull]);
-  await git.raw(['clean', '-q', '-f', '-d', '--', input.lane.config.trainer.dir]);
+  await ensureCommit(git, paths.remote, input.commitFull, input.ref);
+  await resetWorktree(git, input.commitFull, input.lane.config.trainer.dir);
   return { paths };
 }
 

@@ -185,6 +185,23 @@ async function gpuDevices(): Promise<string[]> {
 }
 
 /**
+ * What both sandboxes start from, in mount order (later mounts cover earlier ones): the whole
+ * filesystem read-only, their own PID namespace and /proc, no network unless allowed, the GPUs, a
+ * private /tmp, and the uv cache writable (uv locks it, and links environments from it).
+ */
+async function baseArgs(env: Record<string, string>, { network }: { network: boolean }): Promise<string[]> {
+  const args = ['--ro-bind', '/', '/', '--unshare-pid', '--proc', '/proc', '--dev', '/dev'];
+  if (!network) args.push('--unshare-net');
+  for (const device of await gpuDevices()) args.push('--dev-bind', device, device);
+  args.push('--tmpfs', '/tmp');
+  if (env.UV_CACHE_DIR) {
+    await mkdir(env.UV_CACHE_DIR, { recursive: true });
+    args.push('--bind', env.UV_CACHE_DIR, env.UV_CACHE_DIR);
+  }
+  return args;
+}
+
+/**
  * The bwrap command line that runs `file args` in the sandbox, and the environment to give it.
  * Mount order matters: later mounts cover earlier ones, so the read-only files come last.
  */
@@ -192,17 +209,7 @@ export async function sandboxed(bwrap: string, input: SandboxInput): Promise<San
   const env = { ...input.env };
   const network = env[NETWORK_SWITCH] === '1';
   const trainerDir = path.resolve(input.trainerDir);
-  // The root first: everything after it is mounted on top of it.
-  const args = ['--ro-bind', '/', '/', '--unshare-pid', '--proc', '/proc', '--dev', '/dev'];
-  if (!network) args.push('--unshare-net');
-  for (const device of await gpuDevices()) args.push('--dev-bind', device, device);
-  args.push('--tmpfs', '/tmp');
-
-  // The uv cache: uv locks it and links the lane's environment from it, so it must stay writable.
-  if (env.UV_CACHE_DIR) {
-    await mkdir(env.UV_CACHE_DIR, { recursive: true });
-    args.push('--bind', env.UV_CACHE_DIR, env.UV_CACHE_DIR);
-  }
+  const args = await baseArgs(env, { network });
   // The data cache: writable only until a data set is prepared (the offline demo is prepared on
   // first use, by the baseline); from then on the trainer reads it and cannot change it.
   const dataCache = dataCacheOf(env);
@@ -260,13 +267,7 @@ export interface EvaluatorSandboxInput {
  */
 export async function sandboxedEvaluator(bwrap: string, input: EvaluatorSandboxInput): Promise<SandboxedCommand> {
   const env = { ...input.env };
-  const args = ['--ro-bind', '/', '/', '--unshare-pid', '--proc', '/proc', '--dev', '/dev', '--unshare-net'];
-  for (const device of await gpuDevices()) args.push('--dev-bind', device, device);
-  args.push('--tmpfs', '/tmp');
-  if (env.UV_CACHE_DIR) {
-    await mkdir(env.UV_CACHE_DIR, { recursive: true });
-    args.push('--bind', env.UV_CACHE_DIR, env.UV_CACHE_DIR);
-  }
+  const args = await baseArgs(env, { network: false });
   // Bound again after the private /tmp, for paths under it (tests keep everything there).
   const cwd = path.resolve(input.cwd);
   for (const p of [cwd, dataCacheOf(env), ...input.readable]) if (existsSync(p)) args.push('--ro-bind', p, p);

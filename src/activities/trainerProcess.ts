@@ -21,12 +21,12 @@ export function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): boo
 
 /** True when the process still runs and carries our experiment marker (guards against pid reuse). */
 export async function groupBelongsTo(pgid: number, experimentId: string): Promise<boolean> {
-  try {
-    const environ = await readFile(`/proc/${pgid}/environ`, 'utf8');
-    return environ.split('\0').includes(`AUTORESEARCH_EXPERIMENT_ID=${experimentId}`);
-  } catch {
-    return false;
-  }
+  return (await environOf(pgid)).includes(`AUTORESEARCH_EXPERIMENT_ID=${experimentId}`);
+}
+
+/** A process's environment as `NAME=value` entries (none when it is gone or not ours). */
+async function environOf(pid: number | string): Promise<string[]> {
+  return (await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '')).split('\0');
 }
 
 export async function killStrayTrainer(logFile: string, experimentId: string): Promise<number | undefined> {
@@ -54,8 +54,7 @@ export async function endOrphanTrainers(laneIds: readonly string[]): Promise<num
   const groups = new Set<number>();
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
-    const vars = environ.split('\0');
+    const vars = await environOf(entry);
     if (!vars.some((v) => markers.has(v))) continue;
     const worker = Number(vars.find((v) => v.startsWith('AUTORESEARCH_WORKER_PID='))?.split('=')[1]);
     if (worker > 0 && isAlive(worker)) continue;

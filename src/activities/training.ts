@@ -13,6 +13,7 @@ import { harnessChanges } from './harnessFiles.js';
 import { evaluateOnce, evaluatorRecordOf, judge, modelFileOf } from './harnessEvaluation.js';
 import { CappedLog, killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { trainerEnv } from './trainerEnv.js';
+import { beatIntervalMs } from './heartbeat.js';
 import { findExecutable, sandboxed, sandboxStatus, unsandboxedWarning } from './sandbox.js';
 
 export interface TrainInput {
@@ -61,7 +62,6 @@ export interface TrainProgress {
   pgid?: number;
 }
 
-const HEARTBEAT_MS = 5_000;
 const KILL_GRACE_MS = 5_000;
 
 /**
@@ -156,7 +156,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     ctx.heartbeat({ elapsedSeconds: (Date.now() - started) / 1000, budgetSeconds: input.trainer.timeBudgetSeconds, lastLine, pgid } satisfies TrainProgress);
   heartbeat();
   // Well inside the heartbeat timeout, or a healthy trainer with a short timeout looks dead.
-  const beat = setInterval(heartbeat, Math.min(HEARTBEAT_MS, (ctx.info.heartbeatTimeoutMs ?? Infinity) / 3));
+  const beat = setInterval(heartbeat, beatIntervalMs(ctx.info.heartbeatTimeoutMs));
   const deadline = setTimeout(() => {
     timedOut = true;
     stopGroup();

@@ -13,7 +13,7 @@ import { ProposalSchema, type Proposal } from '../proposers/proposal.js';
 import { ProposalInvalidError, ProposerFatalError, type ProposeResult, type Proposer, type Usage } from '../proposers/context.js';
 import { FAILURE, type BestResult, type ExperimentRecord, type LanePaths, type RunningExperiment } from '../definitions.js';
 import { applyEdits, EditRejectedError } from './applyEdits.js';
-import { clearStaleLocks, excludeFromStatus, experimentCommitAtHead, fetchRef, gitAt, hasCommit, resetWorktree, TRAILER } from './gitOps.js';
+import { clearStaleLocks, ensureCommit, excludeFromStatus, experimentCommitAtHead, fetchRef, gitAt, hasCommit, resetWorktree, TRAILER } from './gitOps.js';
 import { resolveLanePaths, resolveRunPaths } from './runPaths.js';
 
 /** Which lane, and the best commit it works from (with a ref on the remote that holds it). */
@@ -36,9 +36,7 @@ export async function laneWorktree(input: LaneInput): Promise<LanePaths> {
   const paths = resolveLanePaths(input.config, input.laneId);
   await clearStaleLocks(paths.repo); // a git killed mid-command (SIGKILL) leaves its locks behind
   const git = gitAt(paths.repo);
-  if (!(await hasCommit(git, input.bestCommit)) && !(await fetchRef(git, paths.remote, input.bestRef))) {
-    throw new Error(`${input.bestRef} is not on the remote ${paths.remote}`);
-  }
+  await ensureCommit(git, paths.remote, input.bestCommit, input.bestRef);
   await mkdir(paths.logsDir, { recursive: true });
   await excludeFromStatus(paths.repo, paths.workDir);
   if (!existsSync(path.join(paths.worktree, '.git'))) {
