@@ -4,15 +4,16 @@
  * run's base commit into a directory of its own, loads it in a separate (sandboxed) process, computes
  * bits per byte on the validation split and checks causality. docs/evaluation.md has the guarantees.
  */
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, parseCommandString } from 'execa';
 import { z } from 'zod';
 import { harnessFileAt } from './harnessFiles.js';
-import { killGroup } from './trainerProcess.js';
-import { sandboxedEvaluator, sandboxStatus } from './sandbox.js';
+import { killGroup, killStrayTrainer, recordGroup, pgidFileOf } from './trainerProcess.js';
+import { findExecutable, sandboxedEvaluator, sandboxStatus } from './sandbox.js';
+import type { TrainerPython } from './trainerPython.js';
 import type { TrainerSummary } from './summary.js';
 
 /** The harness files the evaluator runs from: copied from the base commit, so nothing the trainer wrote is imported. */
@@ -55,15 +56,18 @@ export function evaluatorRecordOf(logFile: string): string {
 }
 
 /**
- * The evaluator's command line, launched the way the trainer is: the trainer command's script (its
- * first `.py` argument) becomes `script`, so `uv run train.py` gives `uv run <script>` (the trainer's
- * environment) and `python3 train.py` gives `python3 <script>`; without a `.py` argument, `python3`.
+ * The evaluator's command line: an interpreter the experiment cannot have written, running the
+ * harness's copy of `script` with Python's environment variables and user site ignored (`-E -s`) and
+ * no bytecode written (`-B`). The interpreter is the worker's environment's for a `uv run` trainer;
+ * else the trainer command's own (`python3 train.py` gives `python3`; without a `.py` argument,
+ * `python3`), which must not lie in the trainer dir.
  */
-export function harnessCommand(trainerCommand: string, script: string, args: string[]): { file: string; args: string[] } {
+export function harnessCommand(trainerCommand: string, script: string, args: string[], python?: TrainerPython): { file: string; args: string[] } {
+  const flags = ['-E', '-s', '-B', script, ...args];
+  if (python) return { file: python.python, args: flags };
   const words = parseCommandString(trainerCommand);
   const at = words.findIndex((w, i) => i > 0 && w.endsWith('.py'));
-  if (at < 0) return { file: 'python3', args: [script, ...args] };
-  return { file: words[0], args: [...words.slice(1, at), script, ...args] };
+  return { file: at < 0 ? 'python3' : words[0], args: flags };
 }
 
 /** The last `evaluation-json:` line of the evaluator's output, validated. */
@@ -79,10 +83,14 @@ export function parseEvaluatorOutput(output: string): EvaluatorOutput | undefine
 }
 
 export interface EvaluatorRun {
+  experimentId: string;
   trainerDir: string;
   baseCommit: string;
   trainerCommand: string;
   modelFile: string;
+  /** The worker's Python environment of a `uv run` trainer. */
+  python?: TrainerPython;
+  gpu?: string;
   /** The trainer's environment (same data, device and caches). */
   env: Record<string, string>;
   /** Where its output goes (beside the trainer's log). */
@@ -107,18 +115,25 @@ export async function runEvaluator(input: EvaluatorRun): Promise<EvaluatorResult
       }
       await writeFile(path.join(harnessDir, file), text);
     }
-    const plain = harnessCommand(input.trainerCommand, path.join(harnessDir, 'evaluate.py'), [input.modelFile]);
-    // No bytecode written; uv runs the environment the trainer ran in, as it is.
+    const plain = harnessCommand(input.trainerCommand, path.join(harnessDir, 'evaluate.py'), [input.modelFile], input.python);
     const { AUTORESEARCH_MODEL_OUT: _unused, ...inherited } = input.env;
-    const env = { ...inherited, PYTHONDONTWRITEBYTECODE: '1', UV_NO_SYNC: '1' };
+    const env: Record<string, string> = { ...inherited, PYTHONDONTWRITEBYTECODE: '1' };
+    const interpreter = await findExecutable(plain.file, env.PATH ?? '', harnessDir);
+    const trainerDir = path.resolve(input.trainerDir);
+    if (interpreter && (interpreter.startsWith(`${trainerDir}/`) || (await realpath(interpreter)).startsWith(`${trainerDir}/`))) {
+      return { ok: false, reason: `the harness's evaluator never runs an interpreter from the trainer dir (${plain.file}): run the trainer with uv run, or an interpreter outside it` };
+    }
     const sandbox = await sandboxStatus();
     const command = sandbox.available
-      ? await sandboxedEvaluator(sandbox.bwrap, { ...plain, cwd: input.trainerDir, env, readable: [harnessDir, path.dirname(input.modelFile)] })
+      ? await sandboxedEvaluator(sandbox.bwrap, { ...plain, cwd: harnessDir, env, python: input.python, gpu: input.gpu, readable: [path.dirname(input.modelFile)] })
       : { ...plain, env };
+    // Its own process group, recorded: a retry (or a new worker, by its lane marker) ends an evaluator whose worker died.
+    await killStrayTrainer(input.logFile, input.experimentId);
     const child = execa(command.file, command.args, {
-      cwd: input.trainerDir, env: command.env, extendEnv: false, detached: true, stdin: 'ignore', all: true, reject: false,
+      cwd: harnessDir, env: command.env, extendEnv: false, detached: true, stdin: 'ignore', all: true, reject: false,
       maxBuffer: 16 * 1024 * 1024,
     });
+    if (child.pid) await recordGroup(input.logFile, child.pid);
     let timedOut = false;
     const started = Date.now();
     const timer = setTimeout(() => {
@@ -127,6 +142,7 @@ export async function runEvaluator(input: EvaluatorRun): Promise<EvaluatorResult
     }, EVALUATOR_TIMEOUT_MS);
     const done = await child.finally(() => clearTimeout(timer));
     if (child.pid) killGroup(child.pid);
+    await rm(pgidFileOf(input.logFile), { force: true });
     const all = String(done.all ?? '');
     await writeFile(input.logFile, `# ${[command.file, ...command.args].join(' ')}\n${all}\n# exit ${done.exitCode ?? done.signal} after ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
     if (timedOut) return { ok: false, reason: `the harness's evaluator took longer than ${EVALUATOR_TIMEOUT_MS / 1000}s` };

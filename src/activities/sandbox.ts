@@ -1,15 +1,16 @@
 /**
  * The trainer's sandbox: bubblewrap (`bwrap`), when the worker's host has it.
  *
- * The trainer is code an LLM edits. Inside the sandbox it has its own PID namespace and /proc (no
- * other process's environment, so not the worker's API keys), the whole filesystem read-only except
- * what it must write (its directory, a private /tmp, the uv cache, the data cache until data is
- * prepared), the harness and every other tracked file that is not editable read-only, the
- * repository's git files read-only, no network unless the run sets `AUTORESEARCH_NETWORK=1` in
- * `trainer.env`, and the GPU devices passed through. Under harness evaluation the validation split
- * is covered (an empty file over each prepared val.bin, the raw files it came from hidden too), and the
- * directory the model is exported to is writable. The harness's evaluator runs in a sandbox of its own
- * (`sandboxedEvaluator`): everything read-only, no network, its copy of the harness and the model.
+ * The trainer is code an LLM edits. Inside the sandbox it sees an allow-listed file system: the
+ * system's directories read-only (/usr, /lib, /etc's harmless files, ...), an empty private home and
+ * /tmp, its own directory (writable, but for the tracked files that are not editable), the worker's
+ * Python environment for it read-only, and the data cache (read-only once prepared). Nothing else of
+ * the host: not the worker's home (config files, keys, sockets), not /run, not the rest of the
+ * repository. It has its own PID namespace and /proc (no other process's environment), no network
+ * unless the run sets `AUTORESEARCH_NETWORK=1` in `trainer.env`, and only its lane's GPU. Under harness
+ * evaluation the validation split is covered (an empty file over each prepared val.bin, the raw files
+ * it came from hidden too), and the directory the model is exported to is writable. The harness's
+ * evaluator runs in a sandbox of its own (`sandboxedEvaluator`): the same base, everything read-only.
  *
  * The process group is kept: the worker starts bwrap as the leader of a new group, and every process
  * of the sandbox stays in it (no `--new-session`; the group has no controlling terminal anyway, as
@@ -18,17 +19,22 @@
  * without the sandbox, and the retry ends it by its recorded group (trainerProcess.ts).
  */
 import { execa } from 'execa';
-import { constants, existsSync } from 'node:fs';
+import { constants, existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { access, chmod, lstat, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { dataCacheOf } from './trainerEnv.js';
+import type { TrainerPython } from './trainerPython.js';
 
-/** Set to `0` in the worker's environment to run trainers without the sandbox even where bwrap works. */
+/**
+ * `0` in the worker's environment runs trainers without the sandbox even where bwrap works;
+ * `required` makes a worker that cannot sandbox refuse to train (the worker image sets it).
+ */
 export const SANDBOX_SWITCH = 'AUTORESEARCH_SANDBOX';
 /** `trainer.env.AUTORESEARCH_NETWORK = "1"` keeps the network inside the sandbox (e.g. a trainer that downloads). */
 export const NETWORK_SWITCH = 'AUTORESEARCH_NETWORK';
 
-export type SandboxStatus = { available: true; bwrap: string } | { available: false; reason: string };
+export type SandboxStatus = { available: true; bwrap: string } | { available: false; reason: string; required: boolean };
 
 let probed: Promise<SandboxStatus> | undefined;
 
@@ -43,10 +49,12 @@ export function sandboxStatus(): Promise<SandboxStatus> {
 }
 
 async function probe(): Promise<SandboxStatus> {
-  if (process.env[SANDBOX_SWITCH] === '0') return { available: false, reason: `${SANDBOX_SWITCH}=0 in the worker's environment` };
-  if (process.platform !== 'linux') return { available: false, reason: `bubblewrap runs on Linux only (this is ${process.platform})` };
+  const required = process.env[SANDBOX_SWITCH] === 'required';
+  const no = (reason: string): SandboxStatus => ({ available: false, reason, required });
+  if (process.env[SANDBOX_SWITCH] === '0') return { available: false, reason: `${SANDBOX_SWITCH}=0 in the worker's environment`, required: false };
+  if (process.platform !== 'linux') return no(`bubblewrap runs on Linux only (this is ${process.platform})`);
   const bwrap = await findExecutable('bwrap', process.env.PATH ?? '', process.cwd());
-  if (!bwrap) return { available: false, reason: 'bwrap (Debian package bubblewrap) is not on PATH' };
+  if (!bwrap) return no('bwrap (Debian package bubblewrap) is not on PATH');
   const tried = await execa(bwrap, ['--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--unshare-pid', '--unshare-net', 'true'], {
     reject: false,
     timeout: 10_000,
@@ -54,7 +62,7 @@ async function probe(): Promise<SandboxStatus> {
   });
   if (tried.exitCode !== 0) {
     const why = String(tried.stderr || tried.shortMessage).trim().split('\n')[0];
-    return { available: false, reason: `${bwrap} is installed but cannot make a sandbox here: ${why}` };
+    return no(`${bwrap} is installed but cannot make a sandbox here: ${why}`);
   }
   return { available: true, bwrap };
 }
@@ -66,9 +74,15 @@ export function unsandboxedWarning(status: SandboxStatus): string | undefined {
   warned = true;
   return (
     `trainers run WITHOUT a sandbox: ${status.reason}. The trainer (code the proposer edits) runs as the worker's user and can ` +
-    "read the worker's API keys from /proc, write the repository's .git and the harness, and use the network. " +
+    "read the worker's files and other processes' environments from /proc, write the repository's .git and the harness, and use the network. " +
     'Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and restart the worker.'
   );
+}
+
+/** Why a worker that must sandbox cannot train, or undefined when it may. */
+export function sandboxRefusal(status: SandboxStatus): string | undefined {
+  if (status.available || !status.required) return undefined;
+  return `${SANDBOX_SWITCH}=required, and trainers cannot be sandboxed on this worker: ${status.reason}`;
 }
 
 /** An absolute path to `file` as execvp would find it (relative to `cwd` when it has a slash), or undefined. */
@@ -92,8 +106,12 @@ export interface SandboxInput {
   trainerDir: string;
   /** trainer.editable: paths relative to trainerDir; they stay writable. */
   editable: string[];
-  /** The trainer's environment (trainerEnv); read for HOME, the caches and the network switch. */
+  /** The trainer's environment (trainerEnv); read for HOME, PATH, the data cache and the network switch. */
   env: Record<string, string>;
+  /** The worker's Python environment for this trainer (a `uv run` command), bound read-only. */
+  python?: TrainerPython;
+  /** The lane's GPU (an index, as in `--gpus`): only that device is passed through. */
+  gpu?: string;
   /** Cover the validation split (harness evaluation): the trainer must not see what it is scored on. */
   hideValidation?: boolean;
   /** Directories outside the trainer dir it may write (the model's export directory). */
@@ -106,11 +124,6 @@ export interface SandboxedCommand {
   env: Record<string, string>;
   /** Whether the validation split was hidden, and why not when asked for and it was not. */
   validation?: { hidden: true } | { hidden: false; reason: string };
-}
-
-/** The data cache prepare.py writes (AUTORESEARCH_CACHE, default ~/.cache/autoresearch/data). */
-function dataCacheOf(env: Record<string, string>): string {
-  return env.AUTORESEARCH_CACHE || path.join(env.HOME || os.homedir(), '.cache', 'autoresearch', 'data');
 }
 
 /** True once the data cache holds a prepared data set (v<N>/<source>/vocab<V>/meta.json). */
@@ -179,26 +192,135 @@ async function protectedFiles(trainerDir: string, editable: string[], tracked: s
   return out;
 }
 
-/** The device nodes of NVIDIA GPUs (and their capability dir), passed through so CUDA works inside. */
-async function gpuDevices(): Promise<string[]> {
-  return (await readdir('/dev').catch(() => [] as string[])).filter((name) => name.startsWith('nvidia')).map((name) => path.join('/dev', name));
+/** The system's directories, read-only in every sandbox: programs, libraries, and /sys (CPU and PCI topology for torch and CUDA). */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/opt', '/sys'];
+
+/**
+ * What of /etc a trainer reads: the dynamic linker's cache (Triton runs `ldconfig -p`), users and
+ * groups, name resolution, time zone, certificates, Python's and the alternatives' links. Not the
+ * rest (/etc/shadow, SSH host keys, service credentials).
+ */
+const ETC_FILES = [
+  'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'passwd', 'group', 'nsswitch.conf', 'hosts', 'host.conf', 'resolv.conf', 'gai.conf',
+  'localtime', 'timezone', 'alternatives', 'os-release', 'debian_version', 'lsb-release', 'mime.types', 'protocols', 'services',
+  'ssl/certs', 'ca-certificates', 'ca-certificates.conf', 'pki/tls/certs', 'nvidia', 'OpenCL', 'vulkan',
+];
+
+function isSystemPath(p: string): boolean {
+  return p === '/' || SYSTEM_DIRS.some((d) => p === d || p.startsWith(`${d}/`));
+}
+
+/** `--ro-bind` for a path, or `--symlink` where it is a link (merged /usr: /lib -> usr/lib), so the sandbox has the same layout. */
+function roBindSystem(p: string): string[] {
+  try {
+    const s = readlinkOrUndefined(p);
+    if (s !== undefined) return ['--symlink', s, p];
+    return existsSync(p) ? ['--ro-bind', p, p] : [];
+  } catch {
+    return [];
+  }
+}
+
+function readlinkOrUndefined(p: string): string | undefined {
+  try {
+    return realpathSync(p) === p ? undefined : path.relative(path.dirname(p), realpathSync(p)) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host's NVIDIA GPUs in PCI bus order (CUDA's order on a machine of one kind of GPU): their device minor and UUID. */
+function nvidiaGpus(): { minor: string; uuid: string }[] {
+  const root = '/proc/driver/nvidia/gpus';
+  const gpus: { bus: string; minor: string; uuid: string }[] = [];
+  for (const bus of (existsSync(root) ? readdirSync(root) : []).sort()) {
+    const info = readFileSync(path.join(root, bus, 'information'), 'utf8');
+    const minor = /^Device Minor:\s*(\d+)/m.exec(info)?.[1];
+    const uuid = /^GPU UUID:\s*(\S+)/m.exec(info)?.[1];
+    if (minor !== undefined && uuid !== undefined) gpus.push({ bus, minor, uuid });
+  }
+  return gpus;
 }
 
 /**
- * What both sandboxes start from, in mount order (later mounts cover earlier ones): the whole
- * filesystem read-only, their own PID namespace and /proc, no network unless allowed, the GPUs, a
- * private /tmp, and the uv cache writable (uv locks it, and links environments from it).
+ * The GPU device nodes to pass through, and the CUDA_VISIBLE_DEVICES the trainer gets. A lane with a
+ * GPU gets only that GPU's node (plus the driver's control nodes), named by its UUID, so a trainer
+ * that drops the variable still cannot reach another lane's GPU. A lane without one (the default
+ * single-lane worker) gets every GPU, as a process outside the sandbox would.
  */
-async function baseArgs(env: Record<string, string>, { network }: { network: boolean }): Promise<string[]> {
-  const args = ['--ro-bind', '/', '/', '--unshare-pid', '--proc', '/proc', '--dev', '/dev'];
-  if (!network) args.push('--unshare-net');
-  for (const device of await gpuDevices()) args.push('--dev-bind', device, device);
-  args.push('--tmpfs', '/tmp');
-  if (env.UV_CACHE_DIR) {
-    await mkdir(env.UV_CACHE_DIR, { recursive: true });
-    args.push('--bind', env.UV_CACHE_DIR, env.UV_CACHE_DIR);
+export function gpuPassThrough(gpu: string | undefined, devices = nvidiaDeviceNames(), gpus = safeNvidiaGpus()): { args: string[]; visible?: string } {
+  const all = devices.map((d) => path.join('/dev', d));
+  const bind = (list: string[]) => list.flatMap((d) => ['--dev-bind', d, d]);
+  if (gpu === undefined) return { args: bind(all) };
+  const index = Number(gpu);
+  const chosen = Number.isInteger(index) ? gpus[index] : gpus.find((g) => g.uuid === gpu);
+  if (!chosen) return { args: bind(all), visible: gpu }; // no driver information: the variable alone, as before
+  const control = all.filter((d) => !/^\/dev\/nvidia\d+$/.test(d));
+  return { args: bind([...control, `/dev/nvidia${chosen.minor}`].filter((d) => all.includes(d))), visible: chosen.uuid };
+}
+
+function nvidiaDeviceNames(): string[] {
+  try {
+    return readdirSync('/dev').filter((name) => name.startsWith('nvidia'));
+  } catch {
+    return [];
   }
-  return args;
+}
+
+function safeNvidiaGpus(): { minor: string; uuid: string }[] {
+  try {
+    return nvidiaGpus();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Read-only binds for a program and what it runs from: the directory it was found in and the
+ * installation it really lives in (a venv's `bin/python` links to an interpreter elsewhere; a
+ * pyenv shim or uv's link to its own venv), where these are not system directories already.
+ */
+export function programBinds(found: string, except: string[] = []): string[] {
+  const out = new Set<string>();
+  const add = (p: string) => {
+    if (!isSystemPath(p) && existsSync(p) && !except.some((e) => p === e || p.startsWith(`${e}/`))) out.add(p);
+  };
+  add(path.dirname(found));
+  // A virtual environment's interpreter needs the environment's own site-packages.
+  if (existsSync(path.join(path.dirname(path.dirname(found)), 'pyvenv.cfg'))) add(path.dirname(path.dirname(found)));
+  let real = found;
+  try {
+    real = realpathSync(found);
+  } catch {
+    // a dangling link: nothing more to bind
+  }
+  add(path.dirname(path.dirname(real)));
+  return [...out].flatMap((p) => ['--ro-bind', p, p]);
+}
+
+/** Read-only binds for a worker's Python environment and the interpreter it was made from. */
+function pythonBinds(python: TrainerPython | undefined): string[] {
+  if (!python) return [];
+  return ['--ro-bind', python.dir, python.dir, ...programBinds(python.python, [python.dir])];
+}
+
+/**
+ * What both sandboxes start from, in mount order (later mounts cover earlier ones): the system's
+ * directories read-only, their own PID namespace and /proc, a minimal /dev and the lane's GPU, no
+ * network unless allowed, a private /tmp and an empty private home.
+ */
+function baseArgs(env: Record<string, string>, { network, gpu }: { network: boolean; gpu?: string }): { args: string[]; visibleGpu?: string } {
+  const args: string[] = [];
+  for (const dir of SYSTEM_DIRS) args.push(...roBindSystem(dir));
+  for (const file of ETC_FILES) if (existsSync(path.join('/etc', file))) args.push('--ro-bind', path.join('/etc', file), path.join('/etc', file));
+  args.push('--unshare-pid', '--proc', '/proc', '--dev', '/dev');
+  if (!network) args.push('--unshare-net');
+  const gpus = gpuPassThrough(gpu);
+  args.push(...gpus.args);
+  args.push('--tmpfs', '/tmp');
+  const home = env.HOME;
+  if (home && !isSystemPath(home) && home !== '/tmp') args.push('--tmpfs', home);
+  return { args, visibleGpu: gpus.visible };
 }
 
 /**
@@ -209,7 +331,11 @@ export async function sandboxed(bwrap: string, input: SandboxInput): Promise<San
   const env = { ...input.env };
   const network = env[NETWORK_SWITCH] === '1';
   const trainerDir = path.resolve(input.trainerDir);
-  const args = await baseArgs(env, { network });
+  const { args, visibleGpu } = baseArgs(env, { network, gpu: input.gpu });
+  if (visibleGpu !== undefined) env.CUDA_VISIBLE_DEVICES = visibleGpu;
+  const found = await findExecutable(input.file, env.PATH ?? '', trainerDir);
+  if (found) args.push(...programBinds(found, [trainerDir]));
+  args.push(...pythonBinds(input.python));
   // The data cache: writable only until a data set is prepared (the offline demo is prepared on
   // first use, by the baseline); from then on the trainer reads it and cannot change it.
   const dataCache = dataCacheOf(env);
@@ -236,15 +362,13 @@ export async function sandboxed(bwrap: string, input: SandboxInput): Promise<San
   args.push('--bind', trainerDir, trainerDir);
   const git = await gitPathsOf(trainerDir);
   for (const file of await protectedFiles(trainerDir, input.editable, git.tracked)) args.push('--ro-bind', file, file);
-  for (const p of git.paths) if (existsSync(p)) args.push('--ro-bind', p, p);
+  // Only the git files inside the trainer dir are visible (trainer.dir "."): read-only.
+  for (const p of git.paths) if (existsSync(p) && (p === trainerDir || p.startsWith(`${trainerDir}/`))) args.push('--ro-bind', p, p);
 
-  args.push(...commandEnvironmentBind(input.file, trainerDir));
-  args.push('--chdir', trainerDir, '--', input.file, ...input.args);
-  // Home is read-only: Triton's kernel cache (default ~/.triton) goes to the private /tmp.
+  // The root bwrap builds (a tmpfs holding the mount points) is read-only too: only the binds above are writable.
+  args.push('--remount-ro', '/', '--chdir', trainerDir, '--', input.file, ...input.args);
+  // The home is private and empty: Triton's kernel cache (default ~/.triton) goes to the private /tmp.
   env.TRITON_CACHE_DIR ??= '/tmp/.triton-cache';
-  // The cache and the trainer dir are separate mounts, so uv cannot hardlink between them: it copies
-  // (once per lane worktree), and the lane's environment shares no file with the cache.
-  env.UV_LINK_MODE ??= 'copy';
   // Without network uv should not try to reach an index: it fails at once, naming what is missing.
   if (!network) env.UV_OFFLINE ??= '1';
   return { file: bwrap, args, env, validation };
@@ -253,37 +377,30 @@ export async function sandboxed(bwrap: string, input: SandboxInput): Promise<San
 export interface EvaluatorSandboxInput {
   file: string;
   args: string[];
-  /** Where it runs (the trainer dir: `uv run` finds the trainer's environment there); read-only. */
+  /** Where it runs: the harness's copy (never the trainer dir). */
   cwd: string;
   env: Record<string, string>;
-  /** Paths it reads besides its cwd and the data cache (the harness copy, the model), bound read-only. */
+  /** The interpreter's environment (the worker's), read-only. */
+  python?: TrainerPython;
+  gpu?: string;
+  /** Paths it reads besides its cwd and the data cache (the model), bound read-only. */
   readable: string[];
 }
 
 /**
- * The evaluator's sandbox: the whole filesystem read-only (the data cache included, validation split
- * visible), its own PID namespace and /tmp, no network, GPUs passed through. Only the uv cache stays
- * writable, because `uv run` locks it.
+ * The evaluator's sandbox: the same base as the trainer's, everything read-only (the data cache
+ * included, validation split visible), no network.
  */
 export async function sandboxedEvaluator(bwrap: string, input: EvaluatorSandboxInput): Promise<SandboxedCommand> {
   const env = { ...input.env };
-  const args = await baseArgs(env, { network: false });
-  // Bound again after the private /tmp, for paths under it (tests keep everything there).
+  const { args, visibleGpu } = baseArgs(env, { network: false, gpu: input.gpu });
+  if (visibleGpu !== undefined) env.CUDA_VISIBLE_DEVICES = visibleGpu;
   const cwd = path.resolve(input.cwd);
+  const found = await findExecutable(input.file, env.PATH ?? '', cwd);
+  if (found) args.push(...programBinds(found));
+  args.push(...pythonBinds(input.python));
   for (const p of [cwd, dataCacheOf(env), ...input.readable]) if (existsSync(p)) args.push('--ro-bind', p, p);
-  args.push(...commandEnvironmentBind(input.file, cwd));
-  args.push('--chdir', cwd, '--', input.file, ...input.args);
+  args.push('--remount-ro', '/', '--chdir', cwd, '--', input.file, ...input.args);
   env.TRITON_CACHE_DIR ??= '/tmp/.triton-cache';
-  env.UV_OFFLINE ??= '1';
   return { file: bwrap, args, env };
-}
-
-/**
- * A command named by an absolute path under /tmp (an environment's `bin/python`, say) would vanish
- * under the private /tmp: its environment is bound again, read-only (unless it is inside `dir`).
- */
-function commandEnvironmentBind(file: string, dir: string): string[] {
-  if (!path.isAbsolute(file) || !file.startsWith('/tmp/')) return [];
-  const prefix = path.dirname(path.dirname(file));
-  return existsSync(prefix) && !dir.startsWith(`${prefix}/`) ? ['--ro-bind', prefix, prefix] : [];
 }

@@ -14,7 +14,10 @@ import { evaluateOnce, evaluatorRecordOf, judge, modelFileOf } from './harnessEv
 import { CappedLog, killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { trainerEnv } from './trainerEnv.js';
 import { beatIntervalMs } from './heartbeat.js';
-import { findExecutable, sandboxed, sandboxStatus, unsandboxedWarning } from './sandbox.js';
+import { findExecutable, sandboxed, sandboxRefusal, sandboxStatus, unsandboxedWarning } from './sandbox.js';
+import { redactSecrets } from './secrets.js';
+import { harnessFileAt } from './harnessFiles.js';
+import { lockFilesIn, trainerPython, usesUv, uvRunEnv, type LockFiles, type TrainerPython } from './trainerPython.js';
 
 export interface TrainInput {
   experimentId: string;
@@ -35,7 +38,10 @@ export interface HarnessContext {
   experimentId: string;
   trainerDir: string;
   trainer: TrainerConfig;
+  lane?: string;
   gpu?: string;
+  /** The worker's Python environment the trainer ran in (a `uv run` command): the evaluator runs its interpreter. */
+  python?: TrainerPython;
   seed?: number;
   baseCommit?: string;
   /** Where the trainer exported its model (harness evaluation only). */
@@ -78,14 +84,18 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   const [file, ...args] = parseCommandString(input.trainer.command);
   const byHarness = input.trainer.evaluation === 'harness';
   const modelFile = byHarness ? modelFileOf(input.logFile) : undefined;
-  const env = trainerEnv({ ...input, modelFile });
+  const sandbox = await sandboxStatus();
+  const refusal = sandboxRefusal(sandbox);
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal, FAILURE.TrainerConfig);
+  const python = usesUv(input.trainer.command) ? await trainerPython(await lockFilesOf(input), () => ctx.heartbeat()) : undefined;
+  const env = { ...trainerEnv({ ...input, modelFile }), ...(python ? uvRunEnv(python) : {}) };
   // Found here, not by execvp: inside the sandbox a missing command would be bwrap's exit 1, a crash row.
   if (!(await findExecutable(file, env.PATH ?? '', input.trainerDir))) {
     throw ApplicationFailure.nonRetryable(`trainer.command: "${file}" not found on the worker's PATH (cwd ${input.trainerDir})`, FAILURE.TrainerConfig);
   }
   const harness: HarnessContext = {
-    experimentId: input.experimentId, trainerDir: input.trainerDir, trainer: input.trainer, gpu: input.gpu, seed: input.seed,
-    baseCommit: input.baseCommit, modelFile,
+    experimentId: input.experimentId, trainerDir: input.trainerDir, trainer: input.trainer, lane: input.lane, gpu: input.gpu, seed: input.seed,
+    baseCommit: input.baseCommit, modelFile, ...(python ? { python } : {}),
   };
   // Nothing of an earlier attempt may be scored: its model and its recorded evaluation go.
   if (modelFile) await rm(path.dirname(modelFile), { recursive: true, force: true });
@@ -98,12 +108,11 @@ export async function train(input: TrainInput): Promise<TrainResult> {
       return { exitCode: null, timedOut: false, seconds: 0, logFile: input.logFile, refused, harness };
     }
   }
-  const sandbox = await sandboxStatus();
   const warning = unsandboxedWarning(sandbox);
   if (warning) ctx.log.warn(warning);
   const command = sandbox.available
     ? await sandboxed(sandbox.bwrap, {
-      file, args, trainerDir: input.trainerDir, editable: input.trainer.editable, env,
+      file, args, trainerDir: input.trainerDir, editable: input.trainer.editable, env, python, gpu: input.gpu,
       hideValidation: byHarness, writable: modelFile ? [path.dirname(modelFile)] : [],
     })
     : { file, args, env, validation: byHarness ? { hidden: false as const, reason: 'no sandbox' } : undefined };
@@ -142,7 +151,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   const onOutput = (chunk: Buffer) => {
     log.write(chunk);
     const lines = chunk.subarray(-4096).toString().split('\n').filter((l) => l.trim());
-    if (lines.length) lastLine = lines[lines.length - 1].slice(0, 200);
+    if (lines.length) lastLine = redactSecrets(lines[lines.length - 1]).slice(0, 200);
   };
   child.stdout?.on('data', onOutput);
   child.stderr?.on('data', onOutput);
@@ -184,6 +193,17 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   }
 }
 
+/** The lock files the worker's environment is built from: the base commit's, never the experiment's. */
+async function lockFilesOf(input: { trainerDir: string; baseCommit?: string }): Promise<LockFiles> {
+  if (!input.baseCommit) return lockFilesIn(input.trainerDir);
+  const read = (name: string) => harnessFileAt(input.trainerDir, input.baseCommit!, name);
+  const [pyproject, lock, version] = await Promise.all([read('pyproject.toml'), read('uv.lock'), read('.python-version')]);
+  if (pyproject === undefined || lock === undefined) {
+    throw ApplicationFailure.nonRetryable(`trainer.command runs through uv, but the trainer dir has no pyproject.toml and uv.lock at the base commit ${input.baseCommit.slice(0, 12)}`, FAILURE.TrainerConfig);
+  }
+  return { 'pyproject.toml': pyproject, 'uv.lock': lock, ...(version !== undefined ? { '.python-version': version } : {}) };
+}
+
 /** A failed evaluation carries the end of the log, for the proposer's next attempt (on any host). */
 export type Evaluation = { ok: true; summary: TrainerSummary; warning?: string } | { ok: false; reason: string; logTail: string };
 const CRASH_LOG_TAIL_BYTES = 6_000;
@@ -198,8 +218,16 @@ const SUMMARY_TAIL_BYTES = 64 * 1024;
  * Under `evaluation: "trainer"` the trainer's printed summary is trusted.
  */
 export async function evaluate(result: TrainResult): Promise<Evaluation> {
+  const evaluation = await evaluateTrained(result);
+  // Decided: the model (hundreds of MB on a GPU) is not kept, scored or not.
+  if (result.harness?.modelFile) await rm(path.dirname(result.harness.modelFile), { recursive: true, force: true });
+  return evaluation;
+}
+
+async function evaluateTrained(result: TrainResult): Promise<Evaluation> {
   const tail = await readTail(result.logFile, SUMMARY_TAIL_BYTES);
-  const failed = (reason: string): Evaluation => ({ ok: false, reason, logTail: tail.slice(-CRASH_LOG_TAIL_BYTES) });
+  // What the trainer printed goes into the next prompt and the history: never a secret of the worker's.
+  const failed = (reason: string): Evaluation => ({ ok: false, reason: redactSecrets(reason), logTail: redactSecrets(tail.slice(-CRASH_LOG_TAIL_BYTES)) });
   if (result.refused) return failed(result.refused);
   if (result.timedOut) return failed(`timed out after ${result.seconds.toFixed(0)}s`);
   if (result.exitCode !== 0) return failed(`trainer exited with ${result.exitCode ?? result.signal}`);
@@ -215,10 +243,14 @@ export async function evaluate(result: TrainResult): Promise<Evaluation> {
   const parsed = parseSummary(tail, { valBpb: 'optional' });
   if (!parsed.ok) return failed(parsed.reason);
   const scored = await evaluateOnce({
+    experimentId: harness.experimentId,
     trainerDir: harness.trainerDir,
     baseCommit: harness.baseCommit ?? 'HEAD',
     trainerCommand: harness.trainer.command,
     modelFile: harness.modelFile,
+    // A result trained before the worker owned the environment carries none: the same one is found by its lock files.
+    python: harness.python ?? (usesUv(harness.trainer.command) ? await trainerPython(await lockFilesOf(harness)) : undefined),
+    gpu: harness.gpu,
     env: trainerEnv(harness),
     logFile: result.logFile.replace(/\.log$/, '.evaluation.log'),
     record: evaluatorRecordOf(result.logFile),

@@ -9,10 +9,11 @@ const scored = (val_bpb: number | null, causal = true): EvaluatorResult => ({
 });
 
 describe('harness evaluation', () => {
-  test('the evaluator is launched the way the trainer is', () => {
-    expect(harnessCommand('uv run train.py', '/h/evaluate.py', ['m.pt2'])).toEqual({ file: 'uv', args: ['run', '/h/evaluate.py', 'm.pt2'] });
-    expect(harnessCommand('python3 train.py --fast', '/h/evaluate.py', ['m'])).toEqual({ file: 'python3', args: ['/h/evaluate.py', 'm'] });
-    expect(harnessCommand('./run.sh', '/h/evaluate.py', ['m'])).toEqual({ file: 'python3', args: ['/h/evaluate.py', 'm'] });
+  test('the evaluator runs an interpreter the experiment cannot have written, isolated from PYTHON* variables and the user site', () => {
+    const python = { dir: '/envs/abc', python: '/envs/abc/bin/python' };
+    expect(harnessCommand('uv run train.py', '/h/evaluate.py', ['m.pt2'], python)).toEqual({ file: '/envs/abc/bin/python', args: ['-E', '-s', '-B', '/h/evaluate.py', 'm.pt2'] });
+    expect(harnessCommand('python3 train.py --fast', '/h/evaluate.py', ['m'])).toEqual({ file: 'python3', args: ['-E', '-s', '-B', '/h/evaluate.py', 'm'] });
+    expect(harnessCommand('./run.sh', '/h/evaluate.py', ['m'])).toEqual({ file: 'python3', args: ['-E', '-s', '-B', '/h/evaluate.py', 'm'] });
   });
 
   test('only a valid last evaluation-json line counts', () => {

@@ -164,8 +164,10 @@ describe('the trainer sandbox', () => {
     expect(report.canary).toEqual([]);
     expect(report.pids_seen).toBeLessThanOrEqual(3);
     // Changes nothing.
-    for (const name of ['prepare.py', 'replace prepare.py', 'git hook', 'git config', 'worktree .git', 'data cache']) {
-      expect([name, report[name]]).toEqual([name, expect.stringMatching(/^(OSError|PermissionError|FileNotFoundError): (Read-only file system|Device or resource busy|Permission denied)/)]);
+    // The repository outside the trainer dir is not even visible (a write to the worktree's .git lands in
+    // the sandbox's private /tmp, where this test keeps its repos): the host's files are checked below.
+    for (const name of ['prepare.py', 'replace prepare.py', 'git hook', 'git config', 'data cache']) {
+      expect([name, report[name]]).toEqual([name, expect.stringMatching(/^(OSError|PermissionError|FileNotFoundError): (Read-only file system|Device or resource busy|Permission denied|No such file or directory)/)]);
     }
     expect(await readFile(path.join(trainerDir, 'prepare.py'), 'utf8')).toBe(before.prepare);
     expect(await readFile(path.join(gitCommon, 'config'), 'utf8')).toBe(before.config);
