@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, each step skipped when already done:
 # npm packages, bubblewrap (the trainer's sandbox: Debian's package, as root; never fatal), the
-# Temporal CLI (built with `go install` when not on PATH), uv, and the trainer's Python environment
-# (PyTorch). Slow downloads and builds are cached in $AUTORESEARCH_CACHE_HOME
-# (default ~/.cache/autoresearch), outside the clone, so a second set-up takes seconds.
+# Temporal CLI (built with `go install` when not on PATH), uv, the trainer's Python environment
+# (PyTorch; trainer/.venv, for its tests) and the worker-owned copy every sandboxed trainer runs in.
+# Slow downloads and builds are cached in $AUTORESEARCH_CACHE_HOME (default ~/.cache/autoresearch),
+# outside the clone, so a second set-up takes seconds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
@@ -43,3 +44,6 @@ uv --version
 step "trainer environment (PyTorch; the first time downloads a few GB into the uv cache)"
 (cd trainer && uv sync --frozen --group dev --quiet)
 echo "ok: $(cd trainer && uv run --frozen python -c 'import torch; print("torch", torch.__version__)')"
+
+step "the trainers' environment (built and owned by the worker, read-only in every sandbox)"
+npx tsx scripts/trainer-env.ts
