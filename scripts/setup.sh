@@ -47,3 +47,6 @@ echo "ok: $(cd trainer && uv run --frozen python -c 'import torch; print("torch"
 
 step "the trainers' environment (built and owned by the worker, read-only in every sandbox)"
 npx tsx scripts/trainer-env.ts
+
+step "the trainer's data (the offline default; prepared once, so no trainer ever writes the data it is scored on)"
+bash scripts/prepare-data.sh
