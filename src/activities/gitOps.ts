@@ -1,13 +1,13 @@
 import { appendFile, mkdir, readdir, readFile, readlink, realpath, stat, unlink } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { execa } from 'execa';
 
 /** The git commands the activities run, in one repository or worktree. */
 export interface Git {
-  /** stdout; a failing command throws with git's message. */
-  raw(args: string[], input?: string): Promise<string>;
+  /** stdout; a failing command throws with git's message (an exit code in `ok` is no failure). */
+  raw(args: string[], input?: string, ok?: number[]): Promise<string>;
   show(args: string[]): Promise<string>;
   revparse(args: string[]): Promise<string>;
   add(files: string[]): Promise<void>;
@@ -19,6 +19,12 @@ export interface Git {
  * nothing (reset, add, commit, push, cat-file -e), about eight per experiment; measured here, that
  * was most of the loop's overhead. A minimal environment (no editor or pager), and a fixed identity
  * for the run's commits unless the worker sets one, so a machine without git config still works.
+ *
+ * `dir` is a worktree's top level or a repository, never a directory inside one: its git dir is
+ * named on every command (gitLocationOf), so git never discovers a repository by walking up from
+ * where it runs (a trainer can plant a `.git` in its own directory). Nothing a repository's
+ * objects or config could select runs either: no replace refs, no system config, no fsmonitor,
+ * no hooks, no pager.
  */
 export function gitAt(dir: string): Git {
   const env = {
@@ -26,14 +32,21 @@ export function gitAt(dir: string): Git {
     HOME: process.env.HOME ?? '/tmp',
     LANG: 'C.UTF-8',
     GIT_TERMINAL_PROMPT: '0',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_PAGER: 'cat',
     GIT_AUTHOR_NAME: process.env.GIT_AUTHOR_NAME ?? 'autoresearch',
     GIT_AUTHOR_EMAIL: process.env.GIT_AUTHOR_EMAIL ?? 'autoresearch@localhost',
     GIT_COMMITTER_NAME: process.env.GIT_COMMITTER_NAME ?? 'autoresearch',
     GIT_COMMITTER_EMAIL: process.env.GIT_COMMITTER_EMAIL ?? 'autoresearch@localhost',
   };
-  const raw = async (args: string[], input?: string) => {
-    const r = await execa('git', args, { cwd: dir, env, extendEnv: false, input, stripFinalNewline: false, reject: false });
-    if (r.exitCode !== 0) throw new Error(`git ${args[0]}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`);
+  let location: string[] | undefined;
+  const raw = async (args: string[], input?: string, ok: number[] = []) => {
+    // A NUL cannot pass through exec: retrying would fail the same way.
+    if (args.some((a) => a.includes('\0'))) throw ApplicationFailure.nonRetryable(`git ${args[0]}: an argument holds a NUL byte`, 'GitArgument');
+    location ??= locationArgs(gitLocationOf(dir));
+    const r = await execa('git', [...location, ...SAFE_CONFIG, ...args], { cwd: dir, env, extendEnv: false, input, stripFinalNewline: false, reject: false });
+    if (r.exitCode !== 0 && !ok.includes(r.exitCode ?? -1)) throw new Error(`git ${args[0]}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`);
     return r.stdout;
   };
   return {
@@ -43,6 +56,81 @@ export function gitAt(dir: string): Git {
     add: async (files) => void (await raw(['add', '--', ...files])),
     checkIsRepo: () => raw(['rev-parse', '--is-inside-work-tree']).then((out) => out.trim() === 'true', () => false),
   };
+}
+
+/** Config no repository may override: these run commands (fsmonitor, hooks, pager). */
+const SAFE_CONFIG = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat'];
+
+/** A repository's git dir, and its work tree unless it is bare. */
+export interface GitLocation {
+  gitDir: string;
+  workTree?: string;
+}
+
+function locationArgs(where: GitLocation): string[] {
+  return [`--git-dir=${where.gitDir}`, ...(where.workTree ? [`--work-tree=${where.workTree}`] : [])];
+}
+
+/**
+ * Where git keeps the data of `dir`, read from `dir` itself and never from a directory above it: a
+ * `.git` directory (a repository), a `.git` file `gitdir: <path>` (a linked worktree), or `dir`
+ * being a bare repository. Throws otherwise.
+ */
+export function gitLocationOf(dir: string): GitLocation {
+  const top = path.resolve(dir);
+  const dotGit = path.join(top, '.git');
+  const stat = statSync(dotGit, { throwIfNoEntry: false });
+  if (stat?.isDirectory()) return { gitDir: dotGit, workTree: top };
+  if (stat?.isFile()) {
+    const pointer = gitdirPointer(dotGit);
+    if (!pointer) throw new Error(`${dotGit} is not a "gitdir: <path>" file`);
+    return { gitDir: pointer, workTree: top };
+  }
+  if (['HEAD', 'objects', 'refs'].every((name) => existsSync(path.join(top, name)))) return { gitDir: top };
+  throw new Error(`${top} is neither the top level of a git worktree nor a git repository`);
+}
+
+/** The git dir a `.git` file names (resolved against the file's directory), or undefined. */
+function gitdirPointer(dotGitFile: string): string | undefined {
+  const m = /^gitdir: *(.+?) *$/m.exec(readFileSync(dotGitFile, 'utf8'));
+  return m ? path.resolve(path.dirname(dotGitFile), m[1]) : undefined;
+}
+
+/**
+ * The top level of the worktree that holds `trainerDir`, without asking git (which would walk up
+ * from the trainer dir and take a `.git` the trainer planted there). Given `trainerRel`
+ * (trainer.dir, the trainer dir's path inside the repository), by path arithmetic. Without it, the
+ * nearest directory whose `.git` the trainer cannot have made: at the trainer dir itself only a
+ * linked worktree's `.git` file that its git dir points back to (the trainer cannot write the
+ * repository's git dir); above it, any `.git` (the trainer writes only its own directory).
+ */
+export function worktreeTopOf(trainerDir: string, trainerRel?: string): string {
+  const dir = path.resolve(trainerDir);
+  if (trainerRel !== undefined) {
+    const rel = path.normalize(trainerRel);
+    const top = path.resolve(dir, path.relative(path.resolve('/', rel), '/'));
+    if (path.resolve(top, rel) !== dir) throw new Error(`the trainer dir ${dir} does not end with trainer.dir ${trainerRel}`);
+    return top;
+  }
+  if (isVerifiedWorktreeTop(dir)) return dir;
+  for (let up = path.dirname(dir); ; up = path.dirname(up)) {
+    if (existsSync(path.join(up, '.git'))) return up;
+    if (up === path.dirname(up)) throw new Error(`${dir} is not inside a git worktree`);
+  }
+}
+
+/** `dir/.git` is a linked worktree's file whose git dir's `gitdir` file names it back. */
+function isVerifiedWorktreeTop(dir: string): boolean {
+  const dotGit = path.join(dir, '.git');
+  try {
+    if (!lstatSync(dotGit).isFile()) return false;
+    const gitDir = gitdirPointer(dotGit);
+    if (!gitDir) return false;
+    const back = readFileSync(path.join(gitDir, 'gitdir'), 'utf8').trim();
+    return realpathSync(path.resolve(gitDir, back)) === realpathSync(dotGit);
+  } catch {
+    return false;
+  }
 }
 
 export const TRAILER = 'Experiment-Id';
@@ -59,10 +147,16 @@ export async function experimentCommitAtHead(git: Git, experimentId: string, par
   return sha;
 }
 
-/** Resets a worktree to `commit` and removes the untracked files under `dir` (ignored ones, such as .venv, stay). */
+/**
+ * Resets a worktree to `commit` and removes everything untracked under `dir` (the trainer dir,
+ * relative to the worktree's top): ignored files, nested repositories and a `.gitignore` that hides
+ * itself included, so nothing an experiment planted reaches the next. Cleaned before the reset as
+ * well, so no `.gitattributes` the trainer left steers the checkout.
+ */
 export async function resetWorktree(git: Git, commit: string, dir: string): Promise<void> {
+  await git.raw(['clean', '-ffdxq', '--', dir]);
   await git.raw(['reset', '-q', '--hard', commit]);
-  await git.raw(['clean', '-q', '-f', '-d', '--', dir]);
+  await git.raw(['clean', '-ffdxq', '--', dir]);
 }
 
 /** Makes `commit` present in this clone, fetching `ref` (which holds it) from the remote when it is missing. */
@@ -88,7 +182,7 @@ export async function hasCommit(git: Git, sha: string): Promise<boolean> {
 export async function excludeFromStatus(repo: string, dir: string): Promise<void> {
   const rel = path.relative(repo, dir);
   if (rel.startsWith('..') || path.isAbsolute(rel)) return;
-  const common = path.resolve(repo, (await gitAt(repo).raw(['rev-parse', '--git-common-dir'])).trim());
+  const common = path.resolve(repo, (await gitAt(repo).raw(['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim());
   const exclude = path.join(common, 'info', 'exclude');
   const line = `/${rel.split(path.sep)[0]}/`;
   const current = existsSync(exclude) ? await readFile(exclude, 'utf8') : '';
@@ -112,7 +206,7 @@ export const STALE_LOCK_SECONDS = 5;
 export async function clearStaleLocks(dir: string): Promise<string[]> {
   try {
     if (!existsSync('/proc/self/cwd') || !existsSync(dir)) return [];
-    const common = await real(path.resolve(dir, (await gitAt(dir).raw(['rev-parse', '--git-common-dir'])).trim()));
+    const common = await real(path.resolve(dir, (await gitAt(dir).raw(['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim()));
     const candidates = await findLocks(common);
     if (candidates.length === 0) return [];
     // The repository's places: its common dir, the main worktree, and each linked worktree with its git dir.

@@ -22,7 +22,8 @@ export async function diffLines(input: { lane: LaneInput; commitFull: string }):
   const paths = await laneWorktree(input.lane);
   const { config, bestCommit } = input.lane;
   const files = config.trainer.editable.map((p) => path.posix.join(config.trainer.dir, p));
-  const numstat = await gitAt(paths.worktree).raw(['diff', '--numstat', bestCommit, input.commitFull, '--', ...files]);
+  // Every line counts as text: a .gitattributes the trainer left (`-diff`, a textconv driver) must not hide any.
+  const numstat = await gitAt(paths.worktree).raw(['diff', '--numstat', '--text', '--no-textconv', '--no-ext-diff', bestCommit, input.commitFull, '--', ...files]);
   let net = 0;
   for (const line of numstat.split('\n').filter(Boolean)) {
     const [added, removed] = line.split('\t');

@@ -23,6 +23,7 @@ import { constants, existsSync, readdirSync, readFileSync, realpathSync } from '
 import { access, chmod, lstat, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { gitAt, worktreeTopOf } from './gitOps.js';
 import { dataCacheOf } from './trainerEnv.js';
 import type { TrainerPython } from './trainerPython.js';
 
@@ -168,13 +169,24 @@ function anEmptyFile(): Promise<string> {
   return emptyFile;
 }
 
-/** The worktree's `.git` file, its git dir and the common git dir, where the trainer dir is in a git worktree. */
+/**
+ * The worktree's `.git` file, its git dir and the common git dir, where the trainer dir is in a git
+ * worktree, and its tracked files. The worktree is found by path (worktreeTopOf), not by git
+ * discovery from the trainer dir, which would take a `.git` the trainer planted there.
+ */
 async function gitPathsOf(trainerDir: string): Promise<{ paths: string[]; tracked: string[] | undefined }> {
-  const rev = await execa('git', ['rev-parse', '--path-format=absolute', '--show-toplevel', '--git-dir', '--git-common-dir'], { cwd: trainerDir, reject: false });
-  if (rev.exitCode !== 0) return { paths: [], tracked: undefined };
-  const [top, gitDir, commonDir] = rev.stdout.split('\n').map((l) => l.trim());
-  const files = await execa('git', ['ls-files', '-z', '--full-name', '--', '.'], { cwd: trainerDir, reject: false });
-  const tracked = files.exitCode === 0 ? files.stdout.split('\0').filter(Boolean).map((f) => path.join(top, f)) : undefined;
+  let top: string;
+  try {
+    top = worktreeTopOf(trainerDir);
+  } catch {
+    return { paths: [], tracked: undefined };
+  }
+  const git = gitAt(top);
+  const rev = await git.raw(['rev-parse', '--path-format=absolute', '--git-dir', '--git-common-dir']).catch(() => undefined);
+  if (rev === undefined) return { paths: [], tracked: undefined };
+  const [gitDir, commonDir] = rev.split('\n').map((l) => l.trim());
+  const files = await git.raw(['ls-files', '-z', '--full-name', '--', path.relative(top, trainerDir) || '.']).catch(() => undefined);
+  const tracked = files?.split('\0').filter(Boolean).map((f) => path.join(top, f));
   return { paths: [path.join(top, '.git'), gitDir, commonDir].filter(Boolean), tracked };
 }
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { RunConfig } from '../config/runInput.js';
+import { describeIssues, type RunConfig } from '../config/runInput.js';
 import { ProposalSchema, type Proposal } from '../proposers/proposal.js';
 import { ProposalInvalidError, ProposerFatalError, type ProposeResult, type Proposer, type Usage } from '../proposers/context.js';
 import { FAILURE, type BestResult, type ExperimentRecord, type LanePaths, type RunningExperiment } from '../definitions.js';
@@ -95,7 +95,7 @@ export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Pr
           previousProposal: input.previousProposal },
         Context.current().cancellationSignal,
       );
-      return { ...result, proposal: ProposalSchema.parse(result.proposal) };
+      return { ...result, proposal: validProposal(result) };
     } catch (err) {
       // details[0] carries the usage of a billed call, so it still counts toward the cost cap.
       const usage = (err as { usage?: Usage }).usage;
@@ -105,6 +105,13 @@ export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Pr
       throw err;
     }
   };
+}
+
+/** The proposer's proposal, validated: one that is not (a NUL in its hypothesis, say) goes back for repair. */
+function validProposal(result: ProposeResult): Proposal {
+  const parsed = ProposalSchema.safeParse(result.proposal);
+  if (!parsed.success) throw new ProposalInvalidError(`the proposal is invalid: ${describeIssues(parsed.error)}`, result.usage);
+  return parsed.data;
 }
 
 export interface EditInput {
@@ -119,7 +126,7 @@ export async function edit(input: EditInput): Promise<void> {
   const paths = await laneWorktree(input.lane);
   const { bestCommit } = input.lane;
   const git = gitAt(paths.worktree);
-  // What an earlier experiment left untracked (a module that shadows the harness, say) goes too; ignored files (.venv) stay.
+  // Whatever an earlier experiment left (a module that shadows the harness, a nested .git, bytecode) goes too.
   await resetWorktree(git, bestCommit, input.lane.config.trainer.dir);
   const before: Record<string, string> = {};
   for (const p of input.editable) before[p] = await readFile(path.join(paths.trainerDir, p), 'utf8');
@@ -133,14 +140,38 @@ export async function edit(input: EditInput): Promise<void> {
   const changed = Object.keys(after).filter((p) => after[p] !== before[p]);
   for (const p of changed) await writeFile(path.join(paths.trainerDir, p), after[p]);
   for (const p of changed.filter((f) => f.endsWith('.py'))) {
-    // ast.parse rather than py_compile: the same syntax check, and no __pycache__ left in the worktree.
-    const r = await execa('python3', ['-c', 'import ast,sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])', p], {
-      cwd: paths.trainerDir, reject: false, all: true });
-    if (r.exitCode !== 0) {
+    const error = await pythonSyntaxError(p, after[p]);
+    if (error !== undefined) {
       await git.raw(['reset', '-q', '--hard', bestCommit]);
-      throw ApplicationFailure.nonRetryable(`the edited ${p} does not parse:\n${r.all?.slice(-1500)}`, FAILURE.EditRejected);
+      throw ApplicationFailure.nonRetryable(`the edited ${p} does not parse:\n${error.slice(-1500)}`, FAILURE.EditRejected);
     }
   }
+}
+
+/** Compiles the source to an AST only: nothing of it runs, and no bytecode is written. */
+const PARSE_STDIN = 'import ast, sys; ast.parse(sys.stdin.buffer.read(), sys.argv[1])';
+
+/**
+ * Python's own syntax check of `source` (named `file` in the message), or undefined when it parses.
+ * Nothing of the trainer dir is read: the source comes on stdin, and python3 runs isolated (-I: no
+ * script dir or cwd on sys.path, no PYTHON* variables, no user site) from `/`, with PATH and LANG
+ * only, so a module planted beside train.py (an ast.py, an ast.pyc) is never imported, and nothing
+ * run could see the worker's secrets.
+ */
+export async function pythonSyntaxError(file: string, source: string): Promise<string | undefined> {
+  const r = await execa('python3', ['-I', '-c', PARSE_STDIN, file], {
+    cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, extendEnv: false, input: source, reject: false, all: true,
+  });
+  return r.exitCode === 0 ? undefined : String(r.all ?? r.shortMessage);
+}
+
+/**
+ * The commit's message: its description, hypothesis and trailer, with control characters other
+ * than newline and tab dropped (a NUL cannot pass to git at all; the schema refuses them already).
+ */
+export function commitMessage(input: { description: string; hypothesis: string; experimentId: string }): string {
+  const clean = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+  return `${clean(input.description)}\n\n${clean(input.hypothesis)}\n\n${TRAILER}: ${clean(input.experimentId)}`;
 }
 
 export interface CommitInput {
@@ -182,7 +213,7 @@ export async function commit(input: CommitInput): Promise<{ commit: string; comm
   }
   if (!full) {
     await git.add(config.trainer.editable.map((p) => path.posix.join(config.trainer.dir, p)));
-    await git.raw(['commit', '--allow-empty', '-q', '-m', `${input.description}\n\n${input.hypothesis}\n\n${TRAILER}: ${input.experimentId}`]);
+    await git.raw(['commit', '--allow-empty', '-q', '-m', commitMessage(input)]);
     full = (await git.revparse(['HEAD'])).trim();
   }
   await git.raw(['push', '-q', paths.remote, `${full}:${input.experimentRef}`]);
