@@ -146,8 +146,8 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     throw ApplicationFailure.nonRetryable(`trainer.command could not start: ${(err as Error).message}`, FAILURE.TrainerConfig);
   }
   const pgid = child.pid;
-  if (pgid) await recordGroup(input.logFile, pgid);
-  // stdout and stderr go to the log in the order they arrive, through the cap.
+  // stdout and stderr go to the log in the order they arrive, through the cap. Attached before any
+  // await: a trainer that prints everything and exits at once must lose nothing.
   const onOutput = (chunk: Buffer) => {
     log.write(chunk);
     const lines = chunk.subarray(-4096).toString().split('\n').filter((l) => l.trim());
@@ -155,6 +155,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   };
   child.stdout?.on('data', onOutput);
   child.stderr?.on('data', onOutput);
+  if (pgid) await recordGroup(input.logFile, pgid);
 
   const stopGroup = () => {
     if (!pgid) return;
