@@ -366,6 +366,9 @@ export async function sandboxed(bwrap: string, input: SandboxInput): Promise<San
     args.push('--bind', dataCache, dataCache);
     if (input.hideValidation) validation = { hidden: false, reason: `the data cache ${dataCache} is prepared by this very trainer (prepare the data first)` };
   }
+  // A local corpus the run names (AUTORESEARCH_DATA=/path) is the user's input: readable.
+  const corpus = env.AUTORESEARCH_DATA;
+  if (corpus && path.isAbsolute(corpus) && existsSync(corpus)) args.push('--ro-bind', corpus, corpus);
   for (const dir of input.writable ?? []) {
     await mkdir(dir, { recursive: true });
     args.push('--bind', dir, dir);
