@@ -325,7 +325,9 @@ function baseArgs(env: Record<string, string>, { network, gpu }: { network: bool
   const args: string[] = [];
   for (const dir of SYSTEM_DIRS) args.push(...roBindSystem(dir));
   for (const file of ETC_FILES) if (existsSync(path.join('/etc', file))) args.push('--ro-bind', path.join('/etc', file), path.join('/etc', file));
-  args.push('--unshare-pid', '--proc', '/proc', '--dev', '/dev');
+  // A root worker's trainer would keep root's capabilities inside (and could remount the read-only
+  // binds writable): it gets none.
+  args.push('--cap-drop', 'ALL', '--unshare-pid', '--proc', '/proc', '--dev', '/dev');
   if (!network) args.push('--unshare-net');
   const gpus = gpuPassThrough(gpu);
   args.push(...gpus.args);
