@@ -596,6 +596,7 @@ def export_model(model, data, device, autocast_dtype=None):
         program = torch.export.export(Logits(model, autocast_dtype), (example,),
                                       dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},))
     model.train(was_training)
+    program.example_inputs = None  # else saved as a pickle; evaluate.py refuses any archive that holds one
     torch.export.save(program, out)
     print(f"export: model saved to {out} in {time.time() - start:.1f}s", flush=True)
     return out

@@ -1,11 +1,14 @@
-"""evaluate.py, the harness's own score: it matches prepare.evaluate_bpb for an honest model, and a
-model that sees the future (later tokens of its row, or other rows of its batch) fails its causality check."""
+"""evaluate.py, the harness's own score: it matches prepare.evaluate_bpb for an honest model; a model
+that sees the future (later tokens of its row at any position, or other rows of its batch) fails its
+causality check; an archive that could run code or keep state when loaded is refused unrun."""
 
+import io
 import json
 import os
 import random
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -31,6 +34,22 @@ class PeeksAhead(Bigram):
     """Logits at t from the token at t + 1: a cheat."""
     def forward(self, idx):
         return self.table(torch.cat([idx[:, 1:], idx[:, -1:]], dim=1))
+
+
+class PeeksAlternate(Bigram):
+    """Peeks at the next token at every odd position but 1: none of the positions a 4-cut check probed."""
+    def forward(self, idx):
+        t = torch.arange(idx.size(1))
+        ahead = torch.cat([idx[:, 1:], idx[:, -1:]], dim=1)
+        return self.table(torch.where((t % 2 == 1) & (t > 1), ahead, idx))
+
+
+class PeeksTwoAheadOnce(Bigram):
+    """Peeks at the token two ahead, at one late position only."""
+    def forward(self, idx):
+        t = torch.arange(idx.size(1))
+        ahead = torch.cat([idx[:, 2:], idx[:, -2:]], dim=1)
+        return self.table(torch.where(t == 200, ahead, idx))
 
 
 class PeeksAcrossRows(Bigram):
@@ -90,15 +109,18 @@ def test_an_honest_model_scores_what_prepare_scores(env, tmp_path, monkeypatch):
     assert code == 0 and result["causal"] is True and result["causality_max_change"] == 0
     assert result["val_bpb"] == pytest.approx(expected, rel=1e-6)
     assert result["tokens_evaluated"] == prepare.val_rows(data)[:, 1:].size
+    assert result["positions_checked"] == data.settings.seq_len - 1
 
 
-@pytest.mark.parametrize("cheat", [PeeksAhead, PeeksAcrossRows])
+@pytest.mark.parametrize("cheat", [PeeksAhead, PeeksAlternate, PeeksTwoAheadOnce, PeeksAcrossRows])
 def test_a_model_that_sees_the_future_fails_the_causality_check(env, tmp_path, monkeypatch, cheat):
     data = data_in(env, monkeypatch)
     export(cheat(data.settings.vocab_size), data, tmp_path / "m.pt2", monkeypatch)
     result = evaluate_in_process(tmp_path / "m.pt2")
     assert result["causal"] is False and result["val_bpb"] is None
     assert "changed" in result["causality_problem"]
+    if cheat is not PeeksAcrossRows:
+        assert result["causality_problem"].startswith("the logits up to position ")
 
 
 def test_a_file_that_is_no_exported_model_is_an_error(env, tmp_path):
@@ -114,3 +136,137 @@ def test_a_hidden_validation_split_loads_as_empty(env, monkeypatch):
     empty = folder.parent / "empty.bin"
     empty.write_bytes(b"")
     assert prepare.token_stream(empty).size == 0
+
+
+# ---------------------------------------------------------------------------
+# Archives that could run code or keep state: refused before anything of them runs
+
+
+class Payload:
+    """Unpickling it writes the marker file (an attacker's code would patch the scoring instead)."""
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('ran')",))
+
+
+def pickled(marker):
+    buffer = io.BytesIO()
+    torch.save(Payload(marker), buffer)
+    return buffer.getvalue()
+
+
+def rewrite(path, edit):
+    """Rewrites the archive at path: edit(files) changes the dict {name: bytes} in place."""
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    edit(files)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+
+
+def one(files, suffix):
+    return next(name for name in files if name.endswith(suffix))
+
+
+def pickle_a_payload(config_suffix, marker, path_name=None):
+    def edit(files):
+        config_name = one(files, config_suffix)
+        config = json.loads(files[config_name])
+        fqn, meta = next(iter(config["config"].items()))
+        meta["use_pickle"] = True
+        if path_name:
+            meta["path_name"] = path_name
+        folder = config_name.rsplit("/", 1)[0]
+        files[f"{folder}/{meta['path_name']}"] = pickled(marker)
+        files[config_name] = json.dumps(config).encode()
+    return edit
+
+
+class WithConstant(Bigram):
+    def __init__(self, vocab):
+        super().__init__(vocab)
+        self.register_buffer("shift", torch.zeros(vocab), persistent=False)  # saved as a constant
+
+    def forward(self, idx):
+        return self.table(idx) + self.shift
+
+
+def edit_sample_inputs(marker):
+    def edit(files):
+        files[one(files, "sample_inputs/model.pt")] = pickled(marker)
+    return edit
+
+
+def edit_target(target):
+    def edit(files):
+        name = one(files, "models/model.json")
+        program = json.loads(files[name])
+        program["graph_module"]["graph"]["nodes"][-1]["target"] = target
+        files[name] = json.dumps(program).encode()
+    return edit
+
+
+def edit_signature(files):
+    name = one(files, "models/model.json")
+    program = json.loads(files[name])
+    program["graph_module"]["signature"]["output_specs"].append(
+        {"buffer_mutation": {"arg": {"name": "table"}, "buffer_name": "table.weight"}})
+    files[name] = json.dumps(program).encode()
+
+
+@pytest.mark.parametrize("case, model, edit, reason", [
+    ("pickled weight", Bigram, lambda m: pickle_a_payload("model_weights_config.json", m), "pickle"),
+    ("pickled constant", WithConstant, lambda m: pickle_a_payload("model_constants_config.json", m), "pickle"),
+    ("custom object", WithConstant,
+     lambda m: pickle_a_payload("model_constants_config.json", m, path_name="custom_obj_0"), "custom_obj_0"),
+    ("example inputs", Bigram, edit_sample_inputs, "example inputs"),
+    ("an op from elsewhere", Bigram, lambda m: edit_target("torch.save"), "not an op of aten/prims"),
+    ("an in-place op", Bigram, lambda m: edit_target("torch.ops.aten.add_.Tensor"), "writes to its input"),
+    ("a mutated buffer", Bigram, lambda m: edit_signature, "buffer_mutation output"),
+    ("a file-reading op", Bigram, lambda m: edit_target("torch.ops.aten.from_file.default"), "does not run"),
+])
+def test_an_archive_that_could_run_code_is_refused_unrun(env, tmp_path, monkeypatch, case, model, edit, reason):
+    data = data_in(env, monkeypatch)
+    export(model(data.settings.vocab_size), data, tmp_path / "m.pt2", monkeypatch)
+    marker = tmp_path / "payload-ran"
+    rewrite(tmp_path / "m.pt2", edit(marker))
+    code, result = evaluate(tmp_path / "m.pt2", env)
+    assert code == 2 and result["error"].startswith("refused: ") and reason in result["error"], result
+    assert not marker.exists()
+
+
+@torch.library.custom_op("evaluate_test::shift", mutates_args=())
+def custom_shift(x: torch.Tensor) -> torch.Tensor:
+    return x + 1
+
+
+@custom_shift.register_fake
+def _(x):
+    return torch.empty_like(x)
+
+
+class CustomOp(Bigram):
+    def forward(self, idx):
+        return custom_shift(self.table(idx))
+
+
+class Stateful(Bigram):
+    """Remembers the last batch it saw in a buffer: could tell a causality probe from its base row."""
+    def __init__(self, vocab):
+        super().__init__(vocab)
+        self.register_buffer("last", torch.zeros(256, dtype=torch.long))
+
+    def forward(self, idx):
+        self.last.copy_(idx[0])
+        return self.table(idx)
+
+
+@pytest.mark.parametrize("cheat, reason", [(CustomOp, "a custom op"), (Stateful, "a stateful graph")])
+def test_a_custom_op_or_a_stateful_graph_is_refused(env, tmp_path, monkeypatch, cheat, reason):
+    data = data_in(env, monkeypatch)
+    export(cheat(data.settings.vocab_size), data, tmp_path / "m.pt2", monkeypatch)
+    code, result = evaluate(tmp_path / "m.pt2", env)
+    assert code == 2 and result["error"].startswith("refused: ") and reason in result["error"], result
