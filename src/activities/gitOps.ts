@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readdir, readFile, readlink, realpath, stat, unlink } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, readlink, realpath, rm, stat, unlink } from 'node:fs/promises';
 import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -149,14 +149,35 @@ export async function experimentCommitAtHead(git: Git, experimentId: string, par
 
 /**
  * Resets a worktree to `commit` and removes everything untracked under `dir` (the trainer dir,
- * relative to the worktree's top): ignored files, nested repositories and a `.gitignore` that hides
- * itself included, so nothing an experiment planted reaches the next. Cleaned before the reset as
- * well, so no `.gitattributes` the trainer left steers the checkout.
+ * relative to the worktree's top): ignored files, a `.gitignore` that hides itself and every nested
+ * `.git` included (git clean never removes a `.git` inside a tracked directory), so nothing an
+ * experiment planted reaches the next. Cleaned before the reset as well, so no `.gitattributes` the
+ * trainer left steers the checkout.
  */
 export async function resetWorktree(git: Git, commit: string, dir: string): Promise<void> {
+  const top = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
+  for (const nested of await nestedGitPaths(top, dir)) await rm(path.join(top, nested), { recursive: true, force: true });
   await git.raw(['clean', '-ffdxq', '--', dir]);
   await git.raw(['reset', '-q', '--hard', commit]);
   await git.raw(['clean', '-ffdxq', '--', dir]);
+}
+
+/**
+ * Every `.git` under `dir` (relative to the worktree's top `top`): a directory, file or link of that
+ * name at any depth, as a path relative to `top`; the worktree's own `.git` excepted. Links are not followed.
+ */
+export async function nestedGitPaths(top: string, dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (at: string): Promise<void> => {
+    for (const entry of await readdir(at, { withFileTypes: true }).catch(() => [])) {
+      const full = path.join(at, entry.name);
+      if (entry.name === '.git') {
+        if (at !== top) found.push(path.relative(top, full).split(path.sep).join('/'));
+      } else if (entry.isDirectory()) await walk(full);
+    }
+  };
+  await walk(path.resolve(top, dir));
+  return found.sort();
 }
 
 /** Makes `commit` present in this clone, fetching `ref` (which holds it) from the remote when it is missing. */

@@ -6,9 +6,9 @@
  * git runs in the worktree that holds the trainer dir, found by path (worktreeTopOf), never from the
  * trainer dir: a `.git` the trainer planted there would decide what git reads, and run its config.
  */
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { gitAt, worktreeTopOf } from './gitOps.js';
+import { gitAt, nestedGitPaths, worktreeTopOf } from './gitOps.js';
 
 export interface HarnessCheckInput {
   trainerDir: string;
@@ -41,24 +41,6 @@ async function treeAt(top: string, commit: string, rel: string): Promise<TreeEnt
 }
 
 /**
- * Every `.git` under the trainer dir (a directory, file or link of that name, at any depth), as a
- * path relative to `top`; the worktree's own `.git` (trainer.dir `.`) excepted. Links are not followed.
- */
-async function plantedGitDirs(top: string, rel: string): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const full = path.join(dir, entry.name);
-      if (entry.name === '.git') {
-        if (dir !== top) found.push(path.relative(top, full).split(path.sep).join('/'));
-      } else if (entry.isDirectory()) await walk(full);
-    }
-  };
-  await walk(path.join(top, rel));
-  return found.sort();
-}
-
-/**
  * New `.gitignore` files under `rel` that no rule of the repository's own hides: one the trainer
  * planted (ignoring itself, and what it planted beside it) would keep its files out of the check for
  * new files. uv's `.venv/.gitignore` lies in a directory the repository ignores, so it passes.
@@ -88,7 +70,7 @@ export async function harnessChanges(input: HarnessCheckInput): Promise<string[]
   const editable = new Set(input.editable.map((e) => path.posix.join(rel, e)));
   const base = input.baseCommit.slice(0, 12);
   const problems: string[] = [];
-  for (const planted of await plantedGitDirs(top, rel)) problems.push(`${planted} is a git repository inside the trainer dir (not allowed)`);
+  for (const planted of await nestedGitPaths(top, rel)) problems.push(`${planted} is a git repository inside the trainer dir (not allowed)`);
   const regular: TreeEntry[] = [];
   for (const entry of await treeAt(top, input.baseCommit, rel)) {
     if (editable.has(entry.file)) continue;

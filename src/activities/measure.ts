@@ -17,17 +17,27 @@ export async function checkoutCommit(input: { lane: LaneInput; commitFull: strin
   return { paths };
 }
 
-/** Lines the candidate adds minus the lines it removes, over the editable files, from the best commit. */
+/**
+ * Lines the candidate adds minus the lines it removes, over the editable files, from the best
+ * commit. That is the change in their line count (every line is kept, added or removed), so it is
+ * counted from the two commits' blobs: no diff runs, and no .gitattributes (one the trainer left in
+ * the worktree marking Python binary, say) can hide a line.
+ */
 export async function diffLines(input: { lane: LaneInput; commitFull: string }): Promise<number> {
   const paths = await laneWorktree(input.lane);
   const { config, bestCommit } = input.lane;
-  const files = config.trainer.editable.map((p) => path.posix.join(config.trainer.dir, p));
-  // Every line counts as text: a .gitattributes the trainer left (`-diff`, a textconv driver) must not hide any.
-  const numstat = await gitAt(paths.worktree).raw(['diff', '--numstat', '--text', '--no-textconv', '--no-ext-diff', bestCommit, input.commitFull, '--', ...files]);
+  const git = gitAt(paths.worktree);
   let net = 0;
-  for (const line of numstat.split('\n').filter(Boolean)) {
-    const [added, removed] = line.split('\t');
-    if (added !== '-') net += Number(added) - Number(removed); // '-': a binary file, no lines
+  for (const file of config.trainer.editable.map((p) => path.posix.join(config.trainer.dir, p))) {
+    const [before, after] = await Promise.all([bestCommit, input.commitFull].map((c) => git.raw(['cat-file', 'blob', `${c}:${file}`]).catch(() => '')));
+    if (before.includes('\0') || after.includes('\0')) continue; // a binary file has no lines
+    net += lineCount(after) - lineCount(before);
   }
   return net;
+}
+
+/** Lines as git counts them: a last line without its newline is a line. */
+function lineCount(text: string): number {
+  const newlines = text.split('\n').length - 1;
+  return newlines + (text.length > 0 && !text.endsWith('\n') ? 1 : 0);
 }
