@@ -2,7 +2,8 @@
  * Cheating trainers are never kept (harness evaluation, trainer sandboxed): the `train` and `evaluate`
  * activities on real torch models, each a small bigram on a tiny prepared data set. A score the trainer
  * prints is checked against the harness's own; a model that sees the future fails the causality check;
- * the validation split is hidden; the harness cannot be changed.
+ * an archive that would run code or keep state when loaded is refused; the validation split is hidden;
+ * the harness cannot be changed.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -39,6 +40,9 @@ describe('under harness evaluation, in the sandbox', () => {
     ['scaled_score', /the trainer printed val_bpb 1 but the harness measured/],
     ['peeks', /^causality check failed: the logits up to position \d+ changed/],
     ['no_export', /^no exported model at .*model\.pt2/],
+    ['peeks_alternate', /^causality check failed: the logits up to position \d+ changed/],
+    ['pickled_archive', /^the exported model could not be evaluated: refused: .* is stored as a pickle/],
+    ['stateful', /^the exported model could not be evaluated: refused: .*copy_.*writes to its input/],
   ])('%s is a crash row naming why', async (cheat, reason) => {
     if (bwrapReason) return;
     const { evaluation } = await trainAndEvaluate(h, cheat);
@@ -72,7 +76,7 @@ describe('under harness evaluation, in the sandbox', () => {
   test('a harness file changed before training: not trained, a crash row naming the file', async () => {
     const file = path.join(h.trainerDir, 'evaluate.py');
     const before = await readFile(file, 'utf8');
-    await writeFile(file, before.replace('CAUSALITY_ROWS = 4', 'CAUSALITY_ROWS = 0'));
+    await writeFile(file, before.replace(/CAUSALITY_ROWS = \d+/, 'CAUSALITY_ROWS = 0'));
     try {
       const { result, evaluation } = await trainAndEvaluate(h, 'honest');
       expect(result.seconds).toBe(0);
