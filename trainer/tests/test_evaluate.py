@@ -270,3 +270,16 @@ def test_a_custom_op_or_a_stateful_graph_is_refused(env, tmp_path, monkeypatch, 
     export(cheat(data.settings.vocab_size), data, tmp_path / "m.pt2", monkeypatch)
     code, result = evaluate(tmp_path / "m.pt2", env)
     assert code == 2 and result["error"].startswith("refused: ") and reason in result["error"], result
+
+
+def test_an_autocast_region_runs_as_torch_runs_it(env, tmp_path, monkeypatch):
+    """The CUDA export holds its autocast region as a higher-order op with a subgraph: the harness runs it."""
+    data = data_in(env, monkeypatch)
+    model = torch.nn.Sequential(torch.nn.Embedding(data.settings.vocab_size, 32),
+                                torch.nn.Linear(32, data.settings.vocab_size))
+    monkeypatch.setenv(prepare.MODEL_OUT, str(tmp_path / "m.pt2"))
+    prepare.export_model(model, data, torch.device("cpu"), autocast_dtype=torch.bfloat16)
+    rows = torch.from_numpy(prepare.val_rows(data))[:4, :-1]
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = model(rows).float()
+    assert torch.equal(harness.load_model(tmp_path / "m.pt2", torch.device("cpu"))(rows), expected)
