@@ -280,6 +280,18 @@ export interface RunStatus {
   pausedReason?: string;
   /** σ of one training run as the keep rule sees it now, bpb (absent before the baseline or under the greedy rule). */
   sigma?: number;
+  /** Lanes the run holds now (a paused run holds only those its experiments in flight train on). */
+  lanesHeld?: number;
+  /** Lanes the run has asked for and not yet been granted: it waits for a worker with a free lane. */
+  lanesWaitingFor?: number;
+}
+
+/** The run's lanes in words, "holds no lanes, waiting for 1 lane"; undefined while it prepares, once done, or from a worker too old to say. */
+export function describeLanes(s: Pick<RunStatus, 'phase' | 'lanesHeld' | 'lanesWaitingFor'>): string | undefined {
+  if (s.lanesHeld === undefined || s.phase === 'preparing' || s.phase === 'done') return undefined;
+  const lanes = (n: number) => `${n} lane${n === 1 ? '' : 's'}`;
+  const held = s.lanesHeld ? `holds ${lanes(s.lanesHeld)}` : 'holds no lanes';
+  return s.lanesWaitingFor ? `${held}, waiting for ${lanes(s.lanesWaitingFor)}` : held;
 }
 export const statusQuery = defineQuery<RunStatus>('status');
 /** The latest results (a bounded window; results.tsv has them all). */

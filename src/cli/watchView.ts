@@ -1,5 +1,5 @@
 /** The `watch` screen as a pure function of what the run reports: unit-tested without a terminal. */
-import { describeBest, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../definitions.js';
+import { describeBest, describeLanes, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../definitions.js';
 
 export interface ViewOptions {
   /** Terminal width; longer lines are cut. */
@@ -17,7 +17,9 @@ const STATUS_COLOR: Record<ExperimentStatus, string> = { keep: '32', discard: '3
 
 export function renderWatch(status: RunStatus, results: ExperimentRecord[], now: Date, opts: ViewOptions = {}): string {
   const paint = (code: string, text: string) => (opts.color ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const flags = [status.paused && paint('33', 'paused'), status.stopRequested && paint('33', 'stopping after this experiment')].filter(Boolean);
+  const lanes = describeLanes(status);
+  const flags = [status.paused && paint('33', 'paused'), status.stopRequested && paint('33', 'stopping after this experiment'),
+    lanes && (status.lanesWaitingFor ? paint('33', lanes) : lanes)].filter(Boolean);
   const lines = [
     paint('1', `autoresearch ${status.tag}`) + (status.branch ? `  (${status.branch})` : ''),
     `experiment ${status.experiment}${status.maxExperiments ? `/${status.maxExperiments}` : ''} · phase ${paint('1', status.phase)}${flags.length ? ` · ${flags.join(' · ')}` : ''}`,

@@ -224,6 +224,18 @@ export function mayStart(state: Pick<RunState, 'paused' | 'running' | 'experimen
   return !state.paused && freeLanes > 0 && (state.experimentsDone > 0 || state.running.length === 0);
 }
 
+/**
+ * How many lane leases the run should hold now. A paused run keeps only the lanes its experiments
+ * in flight train on, and an ending one (stop, maxExperiments, the cost cap) only those its last
+ * experiments need, a moved one included: an idle lane goes back to its worker, where another run
+ * may take it. Resumed, the run asks for `lanes` again.
+ */
+export function lanesToHold(config: RunConfig, state: RunState): number {
+  if (state.paused) return Math.min(config.lanes, state.running.length);
+  if (nextStep(config, state).kind === 'end') return Math.min(config.lanes, state.running.length + state.moved.length);
+  return config.lanes;
+}
+
 /** Whether to prepare the next proposal now, while a lane trains. */
 export function shouldPrepare(config: RunConfig, state: RunState, pipeline: boolean): boolean {
   // Not before the baseline has trained: a trainer that cannot run (no python3) ends the run before any proposer call is paid.

@@ -1,7 +1,7 @@
 /** What the web UI shows of a run: its search attributes and its markdown "current details". Pure. */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
-  BestValBpb, describeBest, ExperimentCount, ResearchPhaseKey, ResearchTag, type ExperimentRecord, type RunStatus,
+  BestValBpb, describeBest, describeLanes, ExperimentCount, ResearchPhaseKey, ResearchTag, type ExperimentRecord, type RunStatus,
 } from '../definitions.js';
 import type { RunState } from './decisions.js';
 
@@ -18,8 +18,9 @@ export function searchAttributeUpdates(tag: string, state: Pick<RunState, 'exper
 
 /** The run's "current details" in the web UI: markdown, readable without opening a payload. */
 export function renderCurrentDetails(status: RunStatus, recent: ExperimentRecord[]): string {
+  const lanes = describeLanes(status);
   const lines = [
-    `**Experiment ${status.experiment}** · phase **${status.phase}**${status.paused ? ' · ⏸ paused' : ''}${status.stopRequested ? ' · stopping after this experiment' : ''}`,
+    `**Experiment ${status.experiment}** · phase **${status.phase}**${status.paused ? ' · ⏸ paused' : ''}${status.stopRequested ? ' · stopping after this experiment' : ''}${lanes ? ` · ${lanes}` : ''}`,
     status.pausedReason ? `⏸ The run ${status.pausedReason}.` : '',
     status.currentHypothesis ? `Hypothesis: ${status.currentHypothesis}` : '',
     status.best ? `${capitalize(describeBest(status.best))}` : 'No result yet',

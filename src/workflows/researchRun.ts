@@ -5,7 +5,7 @@
  * one RunState; decisions on it are the pure functions of decisions.ts. See docs/architecture.md.
  */
 import {
-  allHandlersFinished, CancellationScope, condition, continueAsNew, executeChild, log, proxyLocalActivities, setHandler,
+  allHandlersFinished, CancellationScope, condition, continueAsNew, executeChild, log, patched, proxyLocalActivities, setHandler,
   workflowInfo, upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
 } from '@temporalio/workflow';
 import { pipelineOf, type RunConfig, type RunInput } from '../config/runInput.js';
@@ -17,13 +17,19 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { Usage } from '../proposers/context.js';
 import {
-  breakerReason, countSpent, effectiveExperiment, failedExperiment, initialRunState, mayStart, moveExperiment, nextStep, phaseOf, recordExperiment,
-  shouldPrepare, startExperiment, type RunState,
+  breakerReason, countSpent, effectiveExperiment, failedExperiment, initialRunState, lanesToHold, mayStart, moveExperiment, nextStep, phaseOf,
+  recordExperiment, shouldPrepare, startExperiment, type RunState,
 } from './decisions.js';
 import { judge, noiseOf } from './keepDecision.js';
 import { EXPERIMENT_CANCELLED, experiment, proposer, steps, type CancelledExperiment, type ExperimentResult } from './experiment.js';
 import { LaneLeases } from './laneLeases.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';
+
+/**
+ * A paused or ending run gives its idle lanes back. Runs recorded before kept every lease until
+ * they ended or continued as new; under this patch their histories replay as they were.
+ */
+const RELEASE_IDLE_LANES = 'release-idle-lanes';
 
 export async function researchRun(input: RunInput, carried?: RunState): Promise<RunSummary> {
   let state: RunState = carried ?? initialRunState();
@@ -36,6 +42,8 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
 
   /** Of the experiments running, the latest one's hypothesis or training start. */
   const latest = (key: 'hypothesis' | 'trainingStartedAt') => [...state.running].reverse().find((r) => r[key])?.[key];
+  /** The leases' counts for the status; set once the leases exist. */
+  let laneCounts = () => ({ held: 0, waitingFor: 0 });
   const status = (): RunStatus => (!state.config ? {
     // Until the input is resolved (milliseconds), the status says so.
     tag: String((input as { tag?: unknown }).tag), phase: 'preparing', running: [], paused: state.paused, stopRequested: state.stopRequested,
@@ -49,6 +57,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     timeBudgetSeconds: config.trainer.timeBudgetSeconds, costUsd: state.costUsd, steeringNotes: state.steeringNotes.map((n) => n.note),
     branch: state.paths?.branch, resultsFile: state.paths?.resultsFile, endReason: state.endReason, pausedReason: state.pausedReason,
     sigma: config.decision.mode === 'greedy' || !state.incumbent.runs.length ? undefined : noiseOf(config, state).sigma,
+    lanesHeld: laneCounts().held, lanesWaitingFor: laneCounts().waitingFor,
   });
   /** The web UI's current details and search attributes follow every change of state. */
   let upserted = '';
@@ -108,7 +117,16 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   // release that changes one does not change what this run replays.
   config = state.config ??= await resolveRun(input);
   const children = new Map<number, CancellationScope>();
-  const lanes = new LaneLeases(config.trainer.heartbeatTimeoutSeconds, (lost) => children.get(lost)?.cancel());
+  /**
+   * Whether this run gives idle lanes back (RELEASE_IDLE_LANES), asked where it first would. A run
+   * replaying a history from before the patch answers no there; that answer is asked again at the
+   * next pause or end, so a run that reaches new code live gives its lanes back from then on.
+   */
+  let givesLanesBack: boolean | undefined;
+  const lanesWanted = () => lanesToHold(config, state);
+  const lanes = new LaneLeases(config.trainer.heartbeatTimeoutSeconds, (lost) => children.get(lost)?.cancel(),
+    () => (givesLanesBack ? lanesWanted() : config.lanes));
+  laneCounts = () => lanes.counts();
 
   /** Pipelining: the next proposal is made while a lane trains, from every result known by then and the ideas in flight. */
   async function prepareNext(): Promise<void> {
@@ -228,7 +246,9 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     state.firstExperiment = state.nextExperiment = prepared.resumed?.nextExperiment ?? 0;
     state.phase = 'idle';
   }
-  for (let i = 0; i < config.lanes; i++) lanes.ask();
+  // A run continued as new while paused asks for no lane until it is resumed.
+  lanes.fit(lanesWanted() < config.lanes && (givesLanesBack = patched(RELEASE_IDLE_LANES)) ? lanesWanted() : config.lanes);
+  const laneMisfit = () => givesLanesBack !== false && lanes.misfit(lanesWanted());
 
   // Continue-as-new waits for the lanes to drain: then the state is all there is.
   const drain = () => workflowInfo().continueAsNewSuggested;
@@ -236,9 +256,10 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
   const idle = () => state.running.length === 0 && state.moved.length === 0 && !state.proposing && pendingWrites === 0;
   const canStart = () => !drain() && mayStart(state, lanes.free().length) && (state.moved.length > 0 || nextStep(config, state).kind === 'experiment');
   for (;;) {
+    if (givesLanesBack === false && !lanes.misfit(lanesWanted())) givesLanesBack = undefined;
     show();
     await condition(() => fatal !== undefined || finished.length > 0 || state.notesRecorded < state.steeringNotes.length || canStart()
-      || (idle() && (drain() || nextStep(config, state).kind === 'end')));
+      || laneMisfit() || (idle() && (drain() || nextStep(config, state).kind === 'end')));
     if (fatal !== undefined) throw fatal;
     if (finished.length > 0) {
       finish(finished.shift()!);
@@ -248,6 +269,12 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
       const notes = [...state.steeringNotes];
       state.notesRecorded = notes.length;
       write(() => steps.recordSteering({ config, notes }));
+      continue;
+    }
+    if (laneMisfit()) {
+      // Paused or ending: idle lanes go back to their workers; resumed: as many as `lanes` are asked for.
+      givesLanesBack ??= patched(RELEASE_IDLE_LANES);
+      if (givesLanesBack) lanes.fit(lanesWanted());
       continue;
     }
     const step = nextStep(config, state);
