@@ -146,7 +146,13 @@ describe('a trainer attacking the worker through git', () => {
     expect(await readFile(path.join(s.markers, 'fsmonitor.env'), 'utf8')).toContain('MARKED=yes');
     await rm(path.join(s.markers, 'fsmonitor.env'));
 
+    // A retry of its commit (found on the remote) resets the worktree: removed, not run.
+    await commit({ lane: s.lane, ...idOf(s, 1), description: 'nested_git', hypothesis: 'plants nested_git', edited: true });
+    expect(existsSync(path.join(trainerDir, '.git'))).toBe(false);
+    expect(await markersOf(s)).toEqual([]);
+
     // The next (innocent) experiment: its edit removes it, and neither edit nor commit runs it.
+    await trainAttack(s, 1, 'nested_git');
     await innocentEdits(s);
     expect(existsSync(path.join(trainerDir, '.git'))).toBe(false);
     await commit({ lane: s.lane, ...idOf(s, 2), description: 'deeper', hypothesis: 'h', edited: true });
