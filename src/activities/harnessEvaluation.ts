@@ -87,6 +87,8 @@ export interface EvaluatorRun {
   trainerDir: string;
   baseCommit: string;
   trainerCommand: string;
+  /** trainer.dir: where the trainer dir lies in its worktree (the worktree is found by path, never by git). */
+  trainerRel?: string;
   modelFile: string;
   /** The worker's Python environment of a `uv run` trainer. */
   python?: TrainerPython;
@@ -109,7 +111,7 @@ export async function runEvaluator(input: EvaluatorRun): Promise<EvaluatorResult
   const harnessDir = await mkdtemp(path.join(os.tmpdir(), 'ar-harness-'));
   try {
     for (const file of HARNESS_FILES) {
-      const text = await harnessFileAt(input.trainerDir, input.baseCommit, file);
+      const text = await harnessFileAt(input.trainerDir, input.baseCommit, file, input.trainerRel);
       if (text === undefined) {
         return { ok: false, reason: `harness evaluation needs ${file} in the trainer dir at the base commit; set trainer.evaluation to "trainer" to trust the trainer's own summary` };
       }

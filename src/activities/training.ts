@@ -101,7 +101,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   if (modelFile) await rm(path.dirname(modelFile), { recursive: true, force: true });
   await rm(evaluatorRecordOf(input.logFile), { force: true });
   if (input.baseCommit) {
-    const changed = await harnessChanges({ trainerDir: input.trainerDir, baseCommit: input.baseCommit, editable: input.trainer.editable, untracked: true });
+    const changed = await harnessChanges({ trainerDir: input.trainerDir, baseCommit: input.baseCommit, editable: input.trainer.editable, untracked: true, trainerRel: input.trainer.dir });
     if (changed.length) {
       const refused = `harness changed before training: ${changed.join('; ')}`;
       await writeFile(input.logFile, `# ${input.experimentId}: not trained: ${refused}\n`);
@@ -195,9 +195,9 @@ export async function train(input: TrainInput): Promise<TrainResult> {
 }
 
 /** The lock files the worker's environment is built from: the base commit's, never the experiment's. */
-async function lockFilesOf(input: { trainerDir: string; baseCommit?: string }): Promise<LockFiles> {
+async function lockFilesOf(input: { trainerDir: string; baseCommit?: string; trainer: TrainerConfig }): Promise<LockFiles> {
   if (!input.baseCommit) return lockFilesIn(input.trainerDir);
-  const read = (name: string) => harnessFileAt(input.trainerDir, input.baseCommit!, name);
+  const read = (name: string) => harnessFileAt(input.trainerDir, input.baseCommit!, name, input.trainer.dir);
   const [pyproject, lock, version] = await Promise.all([read('pyproject.toml'), read('uv.lock'), read('.python-version')]);
   if (pyproject === undefined || lock === undefined) {
     throw ApplicationFailure.nonRetryable(`trainer.command runs through uv, but the trainer dir has no pyproject.toml and uv.lock at the base commit ${input.baseCommit.slice(0, 12)}`, FAILURE.TrainerConfig);
@@ -234,7 +234,7 @@ async function evaluateTrained(result: TrainResult): Promise<Evaluation> {
   if (result.exitCode !== 0) return failed(`trainer exited with ${result.exitCode ?? result.signal}`);
   const harness = result.harness;
   if (harness?.baseCommit) {
-    const changed = await harnessChanges({ trainerDir: harness.trainerDir, baseCommit: harness.baseCommit, editable: harness.trainer.editable, untracked: false });
+    const changed = await harnessChanges({ trainerDir: harness.trainerDir, baseCommit: harness.baseCommit, editable: harness.trainer.editable, untracked: false, trainerRel: harness.trainer.dir });
     if (changed.length) return failed(`harness changed during training: ${changed.join('; ')}`);
   }
   if (!harness?.modelFile) {
@@ -248,6 +248,7 @@ async function evaluateTrained(result: TrainResult): Promise<Evaluation> {
     trainerDir: harness.trainerDir,
     baseCommit: harness.baseCommit ?? 'HEAD',
     trainerCommand: harness.trainer.command,
+    trainerRel: harness.trainer.dir,
     modelFile: harness.modelFile,
     // A result trained before the worker owned the environment carries none: the same one is found by its lock files.
     python: harness.python ?? (usesUv(harness.trainer.command) ? await trainerPython(await lockFilesOf(harness)) : undefined),
