@@ -5,7 +5,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { webUiUrl } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
 import {
-  describeBest, ExperimentCount, pauseSignal, ResearchPhaseKey, ResearchTag, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
+  describeBest, describeLanes, ExperimentCount, pauseSignal, ResearchPhaseKey, ResearchTag, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
   steerUpdate, stopSignal, TASK_QUEUE, type RunStatus, type RunSummary,
 } from '../definitions.js';
 import type { researchRun } from '../workflows/researchRun.js';
@@ -127,6 +127,8 @@ export function formatStatus(s: RunStatus): string {
     describeBest(s.best),
     `cost $${s.costUsd.toFixed(4)}`,
   ];
+  const lanes = describeLanes(s);
+  if (lanes) lines.push(`lanes: ${lanes}`);
   if (s.currentHypothesis) lines.push(`hypothesis: ${s.currentHypothesis}`);
   if (s.branch) lines.push(`branch ${s.branch}, results ${s.resultsFile}`);
   if (s.endReason) lines.push(`ended: ${s.endReason}`);

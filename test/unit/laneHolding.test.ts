@@ -1,5 +1,6 @@
 import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
 import { renderWatch } from '../../src/cli/watchView.js';
+import { formatStatus } from '../../src/cli/commands.js';
 import { describeLanes, type RunStatus } from '../../src/definitions.js';
 import { initialRunState, lanesToHold, recordExperiment, startExperiment, type RunState } from '../../src/workflows/decisions.js';
 import { renderCurrentDetails } from '../../src/workflows/presentation.js';
@@ -69,5 +70,10 @@ describe('the lanes in status, watch and Current Details', () => {
     expect(renderCurrentDetails(status(), []).split('\n')[0]).toBe('**Experiment 3** · phase **paused** · ⏸ paused · holds no lanes');
     expect(renderCurrentDetails(status({ phase: 'idle', paused: false, lanesWaitingFor: 1 }), []).split('\n')[0])
       .toBe('**Experiment 3** · phase **idle** · holds no lanes, waiting for 1 lane');
+  });
+
+  test('`research status` says it too', () => {
+    expect(formatStatus(status()).split('\n')).toContain('lanes: holds no lanes');
+    expect(formatStatus(status({ phase: 'idle', paused: false, lanesHeld: 1, lanesWaitingFor: 1 })).split('\n')).toContain('lanes: holds 1 lane, waiting for 1 lane');
   });
 });
