@@ -4,7 +4,9 @@ import path from 'node:path';
 import { createActivities, type WorkerActivities } from '../../src/activities/index.js';
 import { createWorker } from '../../src/createWorker.js';
 import { parseResults, type ResultRow } from '../../src/report/parseResults.js';
-import { experimentId, TASK_QUEUE, type ExperimentRecord } from '../../src/definitions.js';
+import type { WorkflowHandle } from '@temporalio/client';
+import { experimentId, statusQuery, TASK_QUEUE, type ExperimentRecord, type RunStatus } from '../../src/definitions.js';
+import type { researchRun } from '../../src/workflows/researchRun.js';
 import { uniqueId, workflowBundle, type TestTemporal } from './temporalEnv.js';
 
 /** Runs `fn` while a fresh worker serves a queue of its own (its name is passed to `fn`). */
@@ -39,4 +41,16 @@ export function makeRecord(experiment: number, over: Partial<ExperimentRecord> =
     costUsd: 0.01,
     ...over,
   };
+}
+
+/** Polls a run's status query until `ok` holds; fails after `timeoutMs` naming `what` and the last status seen. */
+export async function waitForStatus(run: WorkflowHandle<typeof researchRun>, what: string, ok: (s: RunStatus) => boolean, timeoutMs = 30_000): Promise<RunStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RunStatus | undefined;
+  while (Date.now() < deadline) {
+    last = await run.query(statusQuery);
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${run.workflowId}: never ${what} within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`);
 }

@@ -5,10 +5,10 @@
  */
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
-import { pauseSignal, resultsQuery, resumeSignal, statusQuery, stopSignal, type RunStatus } from '../../src/definitions.js';
+import { pauseSignal, resultsQuery, resumeSignal, statusQuery, stopSignal } from '../../src/definitions.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { readResults, withWorker } from '../helpers/run.js';
+import { readResults, waitForStatus, withWorker } from '../helpers/run.js';
 import { expectConsistentRun } from '../helpers/runInvariants.js';
 import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
 
@@ -21,18 +21,6 @@ afterAll(async () => {
 });
 
 type Run = WorkflowHandle<typeof researchRun>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForStatus(run: Run, what: string, ok: (s: RunStatus) => boolean, timeoutMs = 30_000): Promise<RunStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: RunStatus | undefined;
-  while (Date.now() < deadline) {
-    last = await run.query(statusQuery);
-    if (ok(last)) return last;
-    await sleep(100);
-  }
-  throw new Error(`${run.workflowId}: never ${what} within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`);
-}
 
 /** A run of its own fixture repo on the worker's queue: greedy (one training per experiment), short. */
 async function startRun(taskQueue: string, prefix: string, extra: Record<string, unknown>) {

@@ -10,7 +10,7 @@ import {
 } from '../../src/definitions.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { runDir, withWorker } from '../helpers/run.js';
+import { runDir, waitForStatus, withWorker } from '../helpers/run.js';
 import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
 
 let t: TestTemporal;
@@ -45,27 +45,15 @@ async function withRun<R>(extra: Record<string, unknown>, fn: (run: Run, context
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls the status query until `ok` holds; fails after `timeoutMs` with the last status seen. */
-async function waitForStatus(run: Run, ok: (s: RunStatus) => boolean, timeoutMs = 30_000): Promise<RunStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: RunStatus | undefined;
-  while (Date.now() < deadline) {
-    last = await run.query(statusQuery);
-    if (ok(last)) return last;
-    await sleep(100);
-  }
-  throw new Error(`status never matched within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-}
-
 const training = (experiment: number) => (s: RunStatus) => s.experimentsDone === experiment && s.phase === 'train';
 const sleepy = (seconds: number) => ({ trainer: { env: { FIXTURE_SLEEP: String(seconds) } } });
 
 describe('messages to a running research run', () => {
   test('pause holds back the next experiment and resume releases it', async () => {
     await withRun({ ...sleepy(2), maxExperiments: 2 }, async (run) => {
-      await waitForStatus(run, training(0));
+      await waitForStatus(run, 'reached the expected status', training(0));
       await run.signal(pauseSignal);
-      await waitForStatus(run, (s) => s.experimentsDone === 1);
+      await waitForStatus(run, 'reached the expected status', (s) => s.experimentsDone === 1);
       // The running experiment finished; for the next few seconds nothing new starts.
       for (let i = 0; i < 6; i++) {
         const s = await run.query(statusQuery);
@@ -83,7 +71,7 @@ describe('messages to a running research run', () => {
 
   test('a steering note reaches the proposer from the next experiment on, and an empty or oversized note is rejected', async () => {
     await withRun({ ...sleepy(2), maxExperiments: 2 }, async (run, contexts) => {
-      await waitForStatus(run, training(0));
+      await waitForStatus(run, 'reached the expected status', training(0));
       for (const note of ['', '   ', 'x'.repeat(MAX_NOTE_CHARS + 1)]) {
         await expect(run.executeUpdate(steerUpdate, { args: [{ note }] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       }
@@ -106,7 +94,7 @@ describe('messages to a running research run', () => {
 
   test('stop ends the run after the current experiment', async () => {
     await withRun({ ...sleepy(1.5), maxExperiments: 50 }, async (run) => {
-      await waitForStatus(run, training(1));
+      await waitForStatus(run, 'reached the expected status', training(1));
       await run.signal(stopSignal);
       expect((await run.query(statusQuery)).stopRequested).toBe(true);
       const summary = await run.result();
@@ -117,7 +105,7 @@ describe('messages to a running research run', () => {
 
   test('setProgram replaces the direction the proposer sees from the next experiment on', async () => {
     await withRun({ ...sleepy(1.5), maxExperiments: 3 }, async (run, contexts) => {
-      await waitForStatus(run, training(1));
+      await waitForStatus(run, 'reached the expected status', training(1));
       const r = await run.executeUpdate(setProgramUpdate, { args: [{ program: 'Only try deeper models.' }] });
       expect(r.effectiveFromExperiment).toBe(2);
       await expect(run.executeUpdate(setProgramUpdate, { args: [{ program: ' ' }] })).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
@@ -150,12 +138,12 @@ describe('messages to a running research run', () => {
 
   test('the breaker pauses the run after pauseAfterFailures crashes in a row, says why, and a resume gives it as many more', async () => {
     await withRun({ trainer: { env: { FIXTURE_CRASH: '1' } }, pauseAfterFailures: 2, maxExperiments: 10 }, async (run) => {
-      const tripped = await waitForStatus(run, (s) => s.paused && s.experimentsDone === 2);
+      const tripped = await waitForStatus(run, 'reached the expected status', (s) => s.paused && s.experimentsDone === 2);
       expect(tripped.pausedReason).toMatch(/paused itself after 2 crash or invalid results in a row \(the last: trainer exited with 1\); resume, steer or stop it/);
       await sleep(1500);
       expect((await run.query(statusQuery)).experimentsDone).toBe(2); // nothing new starts while it holds
       await run.signal(resumeSignal);
-      const again = await waitForStatus(run, (s) => s.paused && s.experimentsDone === 4);
+      const again = await waitForStatus(run, 'reached the expected status', (s) => s.paused && s.experimentsDone === 4);
       expect(again.pausedReason).toMatch(/after 2 crash/);
       await run.signal(stopSignal);
       const summary = await run.result();
