@@ -39,7 +39,11 @@ tag="${QUICKSTART_TAG:-quickstart-$(date +%Y%m%d-%H%M%S)}"
 extra=()
 [[ -n "${QUICKSTART_EXPERIMENTS:-}" ]] && extra+=(--max-experiments "$QUICKSTART_EXPERIMENTS")
 npx tsx src/cli/research.ts start run.json --tag "$tag" "${extra[@]}"
-npx tsx src/cli/research.ts wait "$tag"
+if ! npx tsx src/cli/research.ts wait "$tag"; then
+  # `wait` said why (a run that scored nothing is a failure); the worker's log has the rest.
+  echo "The quick start FAILED (run $tag). Logs: $root/.autoresearch/runs/$tag/logs/ and .autoresearch/worker.log" >&2
+  exit 1
+fi
 
 ui_port=$(( ${TEMPORAL_PORT:-7233} + 1000 ))
 cat <<EOT

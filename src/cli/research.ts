@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { connectClient, webUiUrl } from '../temporal/connection.js';
-import { renderSummary } from './watchView.js';
+import { renderSummary, runFailure } from './watchView.js';
+import { parseResults } from '../report/parseResults.js';
 import { CliError, formatStatus, isSummary, waitForRun, getResults, getStatus, loadRunInput, sendSignal, setProgram, startRun, steer } from './commands.js';
 import { readFile } from 'node:fs/promises';
 import { watch } from './watch.js';
@@ -50,9 +51,14 @@ async function main(argv: string[]): Promise<void> {
       console.log(values.json ? JSON.stringify(s, null, 2) : isSummary(s) ? renderSummary(s) : formatStatus(s));
       return;
     }
-    case 'wait':
-      await waitForRun(await connectClient(), needTag());
+    case 'wait': {
+      // A run that scored nothing is a failure, and exits non-zero saying why (the quick start stops there).
+      const summary = await waitForRun(await connectClient(), needTag());
+      const rows = await readFile(summary.resultsFile, 'utf8').then((text) => parseResults(text), () => []);
+      const failure = runFailure(summary, rows);
+      if (failure) fail(failure);
       return;
+    }
     case 'watch':
       await watch(await connectClient(), needTag());
       return;

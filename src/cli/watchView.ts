@@ -1,4 +1,5 @@
 /** The `watch` screen as a pure function of what the run reports: unit-tested without a terminal. */
+import path from 'node:path';
 import { describeBest, describeLanes, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../definitions.js';
 
 export interface ViewOptions {
@@ -84,4 +85,20 @@ export function renderSummary(summary: RunSummary): string {
     `${summary.experiments} experiments, ${summary.kept} kept; ${best}${gain}`,
     `cost $${summary.costUsd.toFixed(4)} · branch ${summary.branch} · results ${summary.resultsFile}`,
   ].join('\n');
+}
+
+/**
+ * Why a finished run is a failure, or undefined when it scored something: a run none of whose
+ * experiments was scored (the baseline included) has nothing to show, whatever its end reason says.
+ * `rows` are its results (results.tsv), for the first crash's reason and log.
+ */
+export function runFailure(summary: RunSummary, rows: { status: string; reason?: string; experimentId?: string }[] = []): string | undefined {
+  if (summary.best) return undefined;
+  const crash = rows.find((r) => r.status === 'crash' || r.status === 'invalid');
+  const logs = path.join(path.dirname(summary.resultsFile), 'logs');
+  const first = crash?.experimentId ? path.join(logs, `${crash.experimentId.split('/').pop()}.log`) : logs;
+  const why = crash?.reason ? `: ${crash.reason}` : '';
+  return summary.experiments === 0
+    ? `run ${summary.tag} ran no experiment (${summary.endReason})`
+    : `run ${summary.tag} failed: none of its ${summary.experiments} experiments was scored; the first crashed${why} (log ${first})`;
 }

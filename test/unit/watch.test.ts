@@ -1,4 +1,4 @@
-import { budgetLine, renderSummary, renderWatch } from '../../src/cli/watchView.js';
+import { budgetLine, renderSummary, renderWatch, runFailure } from '../../src/cli/watchView.js';
 import type { ExperimentStatus, RunStatus } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
 
@@ -92,5 +92,16 @@ describe('the watch view', () => {
       '7 experiments, 3 kept; best val_bpb 0.981200 at abc1234 (exp 5), -0.018800 vs baseline',
       'cost $0.5000 · branch autoresearch/night1 · results /r/results.tsv',
     ].join('\n'));
+  });
+
+  test('a run that scored nothing is a failure naming the first crash and its log; one that scored is not', () => {
+    const summary = { tag: 'q', experiments: 3, kept: 0, costUsd: 0, branch: 'autoresearch/q', resultsFile: '/r/runs/q/results.tsv', endReason: 'reached maxExperiments (3)' };
+    const rows = [
+      { status: 'crash', reason: 'trainer exited with 1', experimentId: 'q/exp-0000' },
+      { status: 'crash', reason: 'trainer exited with 1', experimentId: 'q/exp-0001' },
+    ];
+    expect(runFailure(summary, rows)).toBe('run q failed: none of its 3 experiments was scored; the first crashed: trainer exited with 1 (log /r/runs/q/logs/exp-0000.log)');
+    expect(runFailure({ ...summary, experiments: 0, endReason: 'stopped on request' })).toBe('run q ran no experiment (stopped on request)');
+    expect(runFailure({ ...summary, kept: 1, best: { valBpb: 1.2, commit: 'a', commitFull: 'a', experiment: 0 } }, rows)).toBeUndefined();
   });
 });
