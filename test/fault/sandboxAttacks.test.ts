@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { TrainerConfigSchema } from '../../src/config/runInput.js';
@@ -20,7 +21,7 @@ import { passedThrough } from '../../src/activities/trainerEnv.js';
 import { lockFilesIn, trainerPython } from '../../src/activities/trainerPython.js';
 import { makeFixtureRepo } from '../helpers/fixtureRepo.js';
 
-const PROJECT_TRAINER = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../trainer');
+const PROJECT_TRAINER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../trainer');
 const CANARY = `canary-${process.pid}-${Date.now()}`;
 
 /** Tries each thing, reports what happened, then prints what it found of the canary and crashes. */

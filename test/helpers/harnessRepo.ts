@@ -64,7 +64,8 @@ export async function trainAndEvaluate(h: HarnessRepo, cheat: string): Promise<{
     experimentId: `cheat/exp-${n}`,
     trainerDir: h.trainerDir,
     logFile: path.join(h.logs, `exp-${n}.log`),
-    trainer: TrainerConfigSchema.parse({ command: `${TRAINER_PYTHON} train.py`, timeBudgetSeconds: 1, timeoutSeconds: 120, env: h.env }),
+    // A space in the clone's path is escaped: trainer.command is split at unescaped spaces.
+    trainer: TrainerConfigSchema.parse({ command: `${TRAINER_PYTHON.replace(/ /g, '\\ ')} train.py`, timeBudgetSeconds: 1, timeoutSeconds: 120, env: h.env }),
     baseCommit: h.baseCommit,
     seed: 1,
   };
