@@ -19,7 +19,7 @@
  * without the sandbox, and the retry ends it by its recorded group (trainerProcess.ts).
  */
 import { execa } from 'execa';
-import { constants, existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { constants, existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { access, chmod, lstat, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -300,6 +300,18 @@ export function programBinds(found: string, except: string[] = []): string[] {
   add(path.dirname(found));
   // A virtual environment's interpreter needs the environment's own site-packages.
   if (existsSync(path.join(path.dirname(path.dirname(found)), 'pyvenv.cfg'))) add(path.dirname(path.dirname(found)));
+  // Every link on the way (set-up's bin/uv links to uv's venv; a link may point at another link).
+  let hop = found;
+  for (let i = 0; i < 40; i++) {
+    let target: string;
+    try {
+      target = readlinkSync(hop);
+    } catch {
+      break; // not a link (or gone): the end of the chain
+    }
+    hop = path.resolve(path.dirname(hop), target);
+    add(path.dirname(hop));
+  }
   let real = found;
   try {
     real = realpathSync(found);
