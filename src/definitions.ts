@@ -125,6 +125,15 @@ export function describeBest(best: Pick<BestResult, 'valBpb' | 'commit' | 'exper
   return best ? `best val_bpb ${best.valBpb.toFixed(6)} at ${best.commit} (exp ${best.experiment})` : 'no result yet';
 }
 
+/**
+ * The training budget as configured, "163,840 tokens" or "300 s": a token budget replaces the time
+ * budget (trainer.tokenBudget), so showing the seconds would be untrue. Digits grouped by hand, not
+ * by the host's locale: the workflow shows it too.
+ */
+export function describeBudget(t: { timeBudgetSeconds: number; tokenBudget?: number }): string {
+  return t.tokenBudget ? `${String(t.tokenBudget).replace(/\B(?=(\d{3})+$)/g, ',')} tokens` : `${t.timeBudgetSeconds} s`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // results.tsv: the original's five columns first; ours follow and never replace them
 
@@ -271,6 +280,8 @@ export interface RunStatus {
   currentHypothesis?: string;
   trainingStartedAt?: string;
   timeBudgetSeconds: number;
+  /** The training budget in tokens, when the run has one: it replaces the time budget. */
+  tokenBudget?: number;
   costUsd: number;
   steeringNotes: string[];
   branch?: string;

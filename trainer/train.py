@@ -488,6 +488,7 @@ def main():
         "num_steps": f"{step}",
         "num_params_M": f"{num_params / 1e6:.1f}",
         "depth": f"{depth}",
+        "total_tokens": f"{step * step_tokens}",  # exact: total_tokens_M above rounds to 0.1 M
     }
     print("---")
     for key, value in summary.items():

@@ -5,11 +5,13 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { webUiUrl } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
 import {
-  describeBest, describeLanes, ExperimentCount, pauseSignal, ResearchPhaseKey, ResearchTag, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
+  describeBest, describeBudget, describeLanes, ExperimentCount, pauseSignal, ResearchPhaseKey, ResearchTag, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
   steerUpdate, stopSignal, TASK_QUEUE, type RunStatus, type RunSummary,
 } from '../definitions.js';
 import type { researchRun } from '../workflows/researchRun.js';
 import { renderSummary } from './watchView.js';
+import { progressKey, progressLine, REPEAT_EVERY_MS, stillLine, tick, type Ticker } from './progress.js';
+import { RunProgressReader } from './runProgress.js';
 
 /** A user error: printed as one red line by the CLI's edge, exit 1. */
 export class CliError extends Error {}
@@ -39,7 +41,7 @@ export function describeConfig(c: RunConfig): string {
     `| repo | ${c.repo ?? '(worker default)'} |`,
     `| trainer | \`${c.trainer.command}\` in \`${c.trainer.dir}\` |`,
     `| editable | ${c.trainer.editable.join(', ')} |`,
-    `| time budget | ${c.trainer.timeBudgetSeconds} s (timeout ${c.trainer.timeoutSeconds} s) |`,
+    `| ${c.trainer.tokenBudget ? 'token' : 'time'} budget | ${describeBudget(c.trainer)} (timeout ${c.trainer.timeoutSeconds} s) |`,
     `| proposer | ${c.proposer.kind}${c.proposer.model ? ` (${c.proposer.model})` : ''} |`,
     `| cost cap | ${c.proposer.maxCostUsd === undefined ? 'none' : `$${c.proposer.maxCostUsd}`} |`,
     `| max experiments | ${c.maxExperiments ?? 'until stopped'} |`,
@@ -59,7 +61,7 @@ export async function startRun(client: Client, config: RunConfig, input: unknown
     workflowId: config.tag,
     args: [input as never],
     workflowIdReusePolicy: config.resume ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    staticSummary: `${config.tag}: ${config.proposer.kind} proposer, ${config.trainer.timeBudgetSeconds} s budget, ${config.maxExperiments ?? '∞'} experiments`,
+    staticSummary: `${config.tag}: ${config.proposer.kind} proposer, ${describeBudget(config.trainer)} budget, ${config.maxExperiments ?? '∞'} experiments`,
     staticDetails: describeConfig(config),
     typedSearchAttributes: new TypedSearchAttributes([
       { key: ResearchTag, value: config.tag },
@@ -135,20 +137,33 @@ export function formatStatus(s: RunStatus): string {
   return lines.join('\n');
 }
 
-/** Prints one line per change of experiment or phase until the run completes; returns its summary. */
-export async function waitForRun(client: Client, tag: string, pollMs = 2000) {
+export interface WaitOptions {
+  pollMs?: number;
+  /** The longest silence: a line at least this often, even when nothing changed. */
+  everyMs?: number;
+  print?: (line: string) => void;
+}
+
+/**
+ * Prints a line on each change (experiment, phase, best, which run of an experiment trains) and at
+ * least every 15 s while nothing changes, with the trainer's progress; returns the run's summary
+ * once it completes. Every server call is bounded, so a missing worker shows as a line, not a hang.
+ */
+export async function waitForRun(client: Client, tag: string, opts: WaitOptions = {}) {
+  const { pollMs = 2000, everyMs = REPEAT_EVERY_MS, print = (line: string) => console.log(line) } = opts;
   const handle = client.workflow.getHandle<typeof researchRun>(tag);
-  let last = '';
+  const reader = new RunProgressReader(client, tag);
+  let ticker: Ticker | undefined;
   for (;;) {
-    const desc = await handle.describe();
+    const desc = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.describe());
     if (desc.status.name !== 'RUNNING') break;
-    const s = await handle.query(statusQuery).catch(() => undefined);
-    if (s) {
-      const line = `[${new Date().toLocaleTimeString()}] experiment ${s.experiment}${s.maxExperiments ? `/${s.maxExperiments}` : ''} ${s.phase}` +
-        (s.best ? ` · ${describeBest(s.best)}` : '') + (s.currentHypothesis ? ` · ${s.currentHypothesis}` : '');
-      if (line.slice(11) !== last.slice(11)) console.log(line);
-      last = line;
-    }
+    const s = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery)).catch(() => undefined);
+    const activities = s ? await reader.read(s).catch(() => []) : [];
+    const now = new Date();
+    const { print: what, next } = tick(ticker, progressKey(s, activities), now.getTime(), everyMs);
+    if (what === 'change' && s) print(progressLine(s, activities, now));
+    else if (what) print(stillLine(s, activities, now, next.changedAtMs));
+    ticker = next;
     await new Promise((r) => setTimeout(r, pollMs));
   }
   const summary = await handle.result();

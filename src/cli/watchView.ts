@@ -1,6 +1,6 @@
 /** The `watch` screen as a pure function of what the run reports: unit-tested without a terminal. */
 import path from 'node:path';
-import { describeBest, describeLanes, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../definitions.js';
+import { describeBest, describeBudget, describeLanes, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../definitions.js';
 
 export interface ViewOptions {
   /** Terminal width; longer lines are cut. */
@@ -46,8 +46,11 @@ export function renderWatch(status: RunStatus, results: ExperimentRecord[], now:
 /** The training budget as a bar; the budget counts training only, so start-up and evaluation overrun it. */
 export function budgetLine(status: RunStatus, now: Date): string {
   const budget = status.timeBudgetSeconds;
-  if (status.phase !== 'train' || !status.trainingStartedAt) return `training  [${' '.repeat(BAR_WIDTH)}]  not training (budget ${budget} s)`;
+  const empty = `training  [${' '.repeat(BAR_WIDTH)}]`;
+  if (status.phase !== 'train' || !status.trainingStartedAt) return `${empty}  not training (budget ${describeBudget(status)})`;
   const elapsed = Math.max(0, (now.getTime() - Date.parse(status.trainingStartedAt)) / 1000);
+  // A token budget's progress is the trainer's step count, which the run does not see: no bar.
+  if (status.tokenBudget) return `${empty}  ${Math.round(elapsed)} s so far · budget ${describeBudget(status)}`;
   const fraction = Math.min(1, elapsed / budget);
   const filled = Math.round(fraction * BAR_WIDTH);
   const note = elapsed > budget ? ' · past the budget: start-up or final evaluation' : '';

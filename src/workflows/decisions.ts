@@ -10,7 +10,7 @@ import type { Proposal } from '../proposers/proposal.js';
 import { noiseTotals, NO_NOISE_TOTALS, type NoiseTotals } from './keepRule.js';
 import { budgetOf, INCUMBENT_RUNS, type Incumbent, type Measured } from './keepDecision.js';
 import {
-  experimentId, type BestResult, type ExperimentRecord, type ExperimentStatus, type ResearchPhase, type RunningExperiment, type RunPaths,
+  experimentId, experimentName, type BestResult, type ExperimentRecord, type ExperimentStatus, type ResearchPhase, type RunningExperiment, type RunPaths,
   type SteeringNote,
 } from '../definitions.js';
 
@@ -105,6 +105,19 @@ export function breakerReason(config: RunConfig, state: Pick<RunState, 'consecut
 }
 
 /**
+ * Why the run ends after this record: its baseline (the first experiment, on a resumed tag too)
+ * crashed, so there is no incumbent and no proposal could be judged. The breaker would wait
+ * `pauseAfterFailures` experiments, each paying the proposer, for a trainer that cannot run.
+ * `state` is the state after the record.
+ */
+export function baselineCrashReason(state: Pick<RunState, 'firstExperiment' | 'best' | 'paths'>, record: ExperimentRecord): string | undefined {
+  if (record.experiment !== state.firstExperiment || record.status !== 'crash' || state.best) return undefined;
+  const why = (record.error ?? '').replace(/\s+/g, ' ').trim().slice(0, 300) || 'no reason given';
+  const log = state.paths ? `${state.paths.logsDir}/${experimentName(record.experiment)}.log` : `${experimentName(record.experiment)}.log`;
+  return `nothing to compare against: the baseline crashed: ${why}, log ${log}`;
+}
+
+/**
  * Starts the next experiment: one that lost its lane if any (as it was), else number
  * `nextExperiment`, which takes the prepared proposal.
  */
@@ -193,6 +206,8 @@ export type Step = { kind: 'experiment' } | { kind: 'end'; reason: string };
 
 /** Whether another experiment may start, once the run is not paused; the run ends when none may and none runs. */
 export function nextStep(config: RunConfig, state: RunState): Step {
+  // Decided already (the baseline crashed): the run ends once its last writes are done.
+  if (state.endReason) return { kind: 'end', reason: state.endReason };
   if (state.stopRequested) return { kind: 'end', reason: 'stopped on request' };
   if (config.maxExperiments !== undefined && state.nextExperiment >= config.maxExperiments) {
     return { kind: 'end', reason: `reached maxExperiments (${config.maxExperiments})` };

@@ -38,7 +38,8 @@ export const seedOf = (experiment: number, run: number) => experiment * 1000 + r
 export function measurementOf(s: TrainerSummary): Measurement {
   return {
     valBpb: s.val_bpb, steps: s.num_steps, trainingSeconds: s.training_seconds,
-    tokens: s.total_tokens_M === undefined ? undefined : Math.round(s.total_tokens_M * 1e6),
+    // total_tokens is exact; total_tokens_M is rounded to 0.1 M (163,840 tokens print as 0.2).
+    tokens: typeof s.total_tokens === 'number' ? s.total_tokens : s.total_tokens_M === undefined ? undefined : Math.round(s.total_tokens_M * 1e6),
   };
 }
 const shapeOf = (s: TrainerSummary): ModelShape => ({ numParamsM: s.num_params_M, depth: s.depth });

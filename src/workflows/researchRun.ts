@@ -17,7 +17,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { Usage } from '../proposers/context.js';
 import {
-  breakerReason, countSpent, effectiveExperiment, failedExperiment, initialRunState, lanesToHold, mayStart, moveExperiment, nextStep, phaseOf,
+  baselineCrashReason, breakerReason, countSpent, effectiveExperiment, failedExperiment, initialRunState, lanesToHold, mayStart, moveExperiment, nextStep, phaseOf,
   recordExperiment, shouldPrepare, startExperiment, type RunState,
 } from './decisions.js';
 import { judge, noiseOf } from './keepDecision.js';
@@ -30,6 +30,11 @@ import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js'
  * they ended or continued as new; under this patch their histories replay as they were.
  */
 const RELEASE_IDLE_LANES = 'release-idle-lanes';
+/**
+ * A baseline that crashed ends the run (decisions.ts baselineCrashReason). Runs recorded before
+ * went on to propose experiments; under this patch their histories replay as they were.
+ */
+const END_ON_BASELINE_CRASH = 'end-on-baseline-crash';
 
 export async function researchRun(input: RunInput, carried?: RunState): Promise<RunSummary> {
   let state: RunState = carried ?? initialRunState();
@@ -54,7 +59,7 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     paused: state.paused, stopRequested: state.stopRequested, experiment: state.running[0]?.experiment ?? state.nextExperiment,
     experimentsDone: state.experimentsDone, counts: state.counts, maxExperiments: config.maxExperiments, best: state.best,
     currentHypothesis: latest('hypothesis'), trainingStartedAt: latest('trainingStartedAt'),
-    timeBudgetSeconds: config.trainer.timeBudgetSeconds, costUsd: state.costUsd, steeringNotes: state.steeringNotes.map((n) => n.note),
+    timeBudgetSeconds: config.trainer.timeBudgetSeconds, tokenBudget: config.trainer.tokenBudget, costUsd: state.costUsd, steeringNotes: state.steeringNotes.map((n) => n.note),
     branch: state.paths?.branch, resultsFile: state.paths?.resultsFile, endReason: state.endReason, pausedReason: state.pausedReason,
     sigma: config.decision.mode === 'greedy' || !state.incumbent.runs.length ? undefined : noiseOf(config, state).sigma,
     lanesHeld: laneCounts().held, lanesWaitingFor: laneCounts().waitingFor,
@@ -219,7 +224,12 @@ export async function researchRun(input: RunInput, carried?: RunState): Promise<
     }
     const expectedBest = state.best?.commitFull ?? state.baseCommit!;
     state = recordExperiment(state, record, result?.logTail, result?.measured, config);
-    const tripped = !state.paused && breakerReason(config, state, record.error);
+    const baselineCrashed = baselineCrashReason(state, record);
+    if (baselineCrashed && patched(END_ON_BASELINE_CRASH)) {
+      log.warn(baselineCrashed);
+      state.endReason = baselineCrashed; // nextStep ends the run: nothing starts, nothing is proposed ahead
+    }
+    const tripped = !state.paused && !state.endReason && breakerReason(config, state, record.error);
     if (tripped) {
       log.warn(tripped);
       Object.assign(state, { paused: true, pausedReason: tripped });

@@ -31,4 +31,7 @@ test('the run details for the web UI list the settings as a markdown table', asy
   const md = describeConfig(config);
   expect(md).toContain('| proposer | claude |');
   expect(md).toContain('| cost cap | $5 |');
+  expect(md).toContain('| time budget | 300 s (timeout');
+  const tokens = await loadRunInput(await file('{"tag":"n2","trainer":{"timeBudgetSeconds":30,"tokenBudget":163840}}'));
+  expect(describeConfig(tokens.config)).toContain('| token budget | 163,840 tokens (timeout');
 });

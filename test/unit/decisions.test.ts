@@ -1,6 +1,6 @@
 import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
 import {
-  breakerReason, countSpent, effectiveExperiment, initialRunState, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
+  baselineCrashReason, breakerReason, countSpent, effectiveExperiment, initialRunState, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
   type RunState,
 } from '../../src/workflows/decisions.js';
 import { BASELINE } from '../../src/workflows/experiment.js';
@@ -60,6 +60,38 @@ describe('breaker', () => {
     s = recordExperiment(s, makeRecord(4, { status: 'discard' }));
     expect(breakerReason(c, s)).toBeUndefined();
     expect(breakerReason(config({ pauseAfterFailures: 0 }), after(crash(1), crash(2), crash(3), crash(4), crash(5), crash(6)))).toBeUndefined();
+  });
+});
+
+describe('a crashed baseline', () => {
+  const paths = { repo: '/r', workDir: '/r/.autoresearch/runs/t', resultsFile: '/r/.autoresearch/runs/t/results.tsv', logsDir: '/r/.autoresearch/runs/t/logs', branch: 'autoresearch/t', remote: '/r' };
+  const crash = (n: number) => makeRecord(n, { status: 'crash', valBpb: 0, error: 'the trainer exited with code 1:\nFAIL' });
+  const ended = (first: number, ...records: ExperimentRecord[]) => {
+    const start: RunState = { ...initialRunState(), paths, firstExperiment: first, nextExperiment: first };
+    const s = records.reduce((st, r) => recordExperiment(st, r), start);
+    return { state: s, reason: baselineCrashReason(s, records.at(-1)!) };
+  };
+
+  test('ends the run, naming the reason and the log, whatever the breaker says', () => {
+    const { state, reason } = ended(0, crash(0));
+    expect(reason).toBe('nothing to compare against: the baseline crashed: the trainer exited with code 1: FAIL, log /r/.autoresearch/runs/t/logs/exp-0000.log');
+    expect(breakerReason(config({ pauseAfterFailures: 5 }), state)).toBeUndefined();
+    // Once decided, nothing more starts, and no proposal is prepared ahead.
+    const ending = { ...state, endReason: reason };
+    expect(nextStep(config(), ending)).toEqual({ kind: 'end', reason });
+    expect(shouldPrepare(config(), ending, true)).toBe(false);
+    expect(nextStep(config(), { ...ending, stopRequested: true })).toEqual({ kind: 'end', reason });
+  });
+  test('a resumed run, whose first experiment re-measures the branch tip, follows the same rule', () => {
+    expect(ended(7, crash(7)).reason).toMatch(/^nothing to compare against: the baseline crashed: .*, log \/r\/\.autoresearch\/runs\/t\/logs\/exp-0007\.log$/);
+  });
+  test('a scored baseline, or a crash after it, does not end the run', () => {
+    expect(ended(0, makeRecord(0)).reason).toBeUndefined();
+    expect(ended(0, makeRecord(0), crash(1)).reason).toBeUndefined();
+    expect(ended(3, makeRecord(3), crash(4)).reason).toBeUndefined();
+  });
+  test('a crash with no reason still says where its log is', () => {
+    expect(ended(0, makeRecord(0, { status: 'crash', error: undefined })).reason).toMatch(/crashed: no reason given, log .*exp-0000\.log$/);
   });
 });
 

@@ -2,6 +2,7 @@ import { MAX_EXTRA_METRICS, parseSummary } from '../../src/activities/summary.js
 import { parseResults } from '../../src/report/parseResults.js';
 import { formatResultsRow, RESULTS_HEADER } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
+import { measurementOf } from '../../src/workflows/measuring.js';
 
 const BLOCK = `step 10 loss 3.2
 ---
@@ -33,6 +34,21 @@ describe('parseSummary', () => {
     expect(parseSummary('step 1 loss 3\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/no summary block/) });
     expect(parseSummary('---\ndepth: 8\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/no val_bpb/) });
     expect(parseSummary('---\nval_bpb: nan\n')).toMatchObject({ ok: false, reason: expect.stringMatching(/val_bpb/) });
+  });
+});
+
+describe('the tokens a run trained (results.tsv tokens)', () => {
+  const tokensOf = (block: string) => {
+    const r = parseSummary(block);
+    if (!r.ok) throw new Error(r.reason);
+    return measurementOf(r.summary).tokens;
+  };
+  test('are the exact total_tokens the trainer printed after its nine keys, not total_tokens_M rounded to 0.1 M', () => {
+    expect(tokensOf(BLOCK.replace('499.6', '0.2') + 'total_tokens:     163840\n')).toBe(163_840);
+  });
+  test('come from total_tokens_M when a trainer prints only that (the original)', () => {
+    expect(tokensOf(BLOCK)).toBe(499_600_000);
+    expect(tokensOf('---\nval_bpb: 1.5\n')).toBeUndefined();
   });
 });
 

@@ -1,5 +1,5 @@
 import { budgetLine, renderSummary, renderWatch, runFailure } from '../../src/cli/watchView.js';
-import type { ExperimentStatus, RunStatus } from '../../src/definitions.js';
+import { describeBudget, type ExperimentStatus, type RunStatus } from '../../src/definitions.js';
 import { makeRecord } from '../helpers/run.js';
 
 const status = (over: Partial<RunStatus> = {}): RunStatus => ({
@@ -46,6 +46,15 @@ describe('the watch view', () => {
 
   test('shows an empty bar outside the training phase', () => {
     expect(budgetLine(status({ phase: 'hypothesize' }), at(10))).toBe(`training  [${' '.repeat(30)}]  not training (budget 300 s)`);
+  });
+
+  test('shows a token budget as tokens, never as the unused time budget', () => {
+    const tokens = status({ timeBudgetSeconds: 30, tokenBudget: 163_840 });
+    expect(budgetLine({ ...tokens, phase: 'hypothesize' }, at(10))).toBe(`training  [${' '.repeat(30)}]  not training (budget 163,840 tokens)`);
+    expect(budgetLine(tokens, at(42))).toBe(`training  [${' '.repeat(30)}]  42 s so far · budget 163,840 tokens`);
+    expect(describeBudget({ timeBudgetSeconds: 30 })).toBe('30 s');
+    expect(describeBudget({ timeBudgetSeconds: 30, tokenBudget: 1_000 })).toBe('1,000 tokens');
+    expect(describeBudget({ timeBudgetSeconds: 30, tokenBudget: 999 })).toBe('999 tokens');
   });
 
   test('says when the run is paused or stopping, and how many steering notes it holds', () => {

@@ -48,7 +48,8 @@ def untrained(cache):
 
 def test_untrained_model_prints_the_nine_key_summary(untrained):
     summary, stdout = untrained
-    assert list(summary) == SUMMARY_KEYS
+    assert list(summary) == SUMMARY_KEYS + ["total_tokens"]  # the original's nine first; then the exact token count
+    assert summary["total_tokens"].strip() == "0"
     assert ("data: local: " if CORPUS.exists() else "offline default") in stdout  # it says which data it uses
     assert float(summary["num_steps"]) == 0
     assert all(line.startswith(f"{key}:".ljust(18)) for key, line in zip(SUMMARY_KEYS, stdout.split("\n---\n")[-1].splitlines()))
@@ -60,3 +61,4 @@ def test_twenty_seconds_of_training_beat_the_untrained_model_clearly(cache, untr
     assert "step 00010 | loss" in stdout
     assert float(trained["training_seconds"]) >= 20
     assert float(trained["val_bpb"]) < 0.8 * float(untrained[0]["val_bpb"])
+    assert abs(int(trained["total_tokens"]) / 1e6 - float(trained["total_tokens_M"])) <= 0.05  # the exact count, rounded there
