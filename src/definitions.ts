@@ -125,6 +125,9 @@ export function describeBest(best: Pick<BestResult, 'valBpb' | 'commit' | 'exper
   return best ? `best val_bpb ${best.valBpb.toFixed(6)} at ${best.commit} (exp ${best.experiment})` : 'no result yet';
 }
 
+/** How the end reason of a run whose baseline crashed begins: `research wait` fails with it. */
+export const BASELINE_CRASHED = 'nothing to compare against: the baseline crashed';
+
 /**
  * The training budget as configured, "163,840 tokens" or "300 s": a token budget replaces the time
  * budget (trainer.tokenBudget), so showing the seconds would be untrue. Digits grouped by hand, not

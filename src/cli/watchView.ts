@@ -1,6 +1,6 @@
 /** The `watch` screen as a pure function of what the run reports: unit-tested without a terminal. */
 import path from 'node:path';
-import { describeBest, describeBudget, describeLanes, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../definitions.js';
+import { BASELINE_CRASHED, describeBest, describeBudget, describeLanes, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../definitions.js';
 
 export interface ViewOptions {
   /** Terminal width; longer lines are cut. */
@@ -97,6 +97,8 @@ export function renderSummary(summary: RunSummary): string {
  */
 export function runFailure(summary: RunSummary, rows: { status: string; reason?: string; experimentId?: string }[] = []): string | undefined {
   if (summary.best) return undefined;
+  // Its end reason names the crash and the log already, with or without results.tsv at hand.
+  if (summary.endReason.startsWith(BASELINE_CRASHED)) return `run ${summary.tag} failed: ${summary.endReason}`;
   const crash = rows.find((r) => r.status === 'crash' || r.status === 'invalid');
   const logs = path.join(path.dirname(summary.resultsFile), 'logs');
   const first = crash?.experimentId ? path.join(logs, `${crash.experimentId.split('/').pop()}.log`) : logs;

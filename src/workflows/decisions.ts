@@ -10,7 +10,7 @@ import type { Proposal } from '../proposers/proposal.js';
 import { noiseTotals, NO_NOISE_TOTALS, type NoiseTotals } from './keepRule.js';
 import { budgetOf, INCUMBENT_RUNS, type Incumbent, type Measured } from './keepDecision.js';
 import {
-  experimentId, experimentName, type BestResult, type ExperimentRecord, type ExperimentStatus, type ResearchPhase, type RunningExperiment, type RunPaths,
+  BASELINE_CRASHED, experimentId, experimentName, type BestResult, type ExperimentRecord, type ExperimentStatus, type ResearchPhase, type RunningExperiment, type RunPaths,
   type SteeringNote,
 } from '../definitions.js';
 
@@ -114,7 +114,7 @@ export function baselineCrashReason(state: Pick<RunState, 'firstExperiment' | 'b
   if (record.experiment !== state.firstExperiment || record.status !== 'crash' || state.best) return undefined;
   const why = (record.error ?? '').replace(/\s+/g, ' ').trim().slice(0, 300) || 'no reason given';
   const log = state.paths ? `${state.paths.logsDir}/${experimentName(record.experiment)}.log` : `${experimentName(record.experiment)}.log`;
-  return `nothing to compare against: the baseline crashed: ${why}, log ${log}`;
+  return `${BASELINE_CRASHED}: ${why}, log ${log}`;
 }
 
 /**

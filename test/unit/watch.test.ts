@@ -111,6 +111,8 @@ describe('the watch view', () => {
     ];
     expect(runFailure(summary, rows)).toBe('run q failed: none of its 3 experiments was scored; the first crashed: trainer exited with 1 (log /r/runs/q/logs/exp-0000.log)');
     expect(runFailure({ ...summary, experiments: 0, endReason: 'stopped on request' })).toBe('run q ran no experiment (stopped on request)');
+    const ended = 'nothing to compare against: the baseline crashed: trainer exited with 1, log /r/runs/q/logs/exp-0000.log';
+    expect(runFailure({ ...summary, experiments: 1, endReason: ended })).toBe(`run q failed: ${ended}`);
     expect(runFailure({ ...summary, kept: 1, best: { valBpb: 1.2, commit: 'a', commitFull: 'a', experiment: 0 } }, rows)).toBeUndefined();
   });
 });
