@@ -4,6 +4,8 @@ import { resultsQuery, statusQuery, type ExperimentRecord, type RunStatus } from
 import type { researchRun } from '../workflows/researchRun.js';
 import { CliError } from './commands.js';
 import { renderSummary, renderWatch } from './watchView.js';
+import { describeActivity, progressKey, REPEAT_EVERY_MS, tick, type ActivityState, type Ticker } from './progress.js';
+import { RunProgressReader } from './runProgress.js';
 
 const HIDE_CURSOR = '\x1b[?25l';
 const SHOW_CURSOR = '\x1b[?25h';
@@ -25,18 +27,28 @@ export async function watch(client: Client, tag: string, opts: WatchOptions = {}
   const out = opts.out ?? process.stdout;
   const tty = Boolean(out.isTTY);
   const handle = client.workflow.getHandle<typeof researchRun>(tag); // no run id: follows continue-as-new
-  let last: { status: RunStatus; results: ExperimentRecord[] } | undefined;
-  let previousFrame = '';
+  let last: { status: RunStatus; results: ExperimentRecord[]; activities: ActivityState[] } | undefined;
+  const reader = new RunProgressReader(client, tag);
+  let ticker: Ticker | undefined;
   // Ctrl-C ends the watch at once, even in the middle of a poll; the run itself is not touched.
   let onSigint = () => undefined as void;
   const interrupted = new Promise<typeof INTERRUPTED>((resolve) => (onSigint = () => resolve(INTERRUPTED)));
   const orInterrupt = <T>(p: Promise<T>) => Promise.race([p, interrupted]);
   const draw = (warning?: string) => {
     if (!last) return;
-    const frame = renderWatch(last.status, last.results, new Date(), { color: tty, columns: out.columns, warning });
-    if (tty) out.write(HOME + frame.split('\n').map((l) => l + CLEAR_LINE_END).join('\n') + '\n' + CLEAR_BELOW);
-    else if (frame !== previousFrame) out.write(`${frame}\n\n`);
-    previousFrame = frame;
+    const now = new Date();
+    const lines = renderWatch(last.status, last.results, now, { color: tty, columns: out.columns, warning }).split('\n');
+    // Under the experiment/phase line: what each running experiment does, and how far its trainer is.
+    const doing = last.activities.map((a) => cut(`now: ${describeActivity(a, now.getTime())}`, out.columns));
+    const frame = [...lines.slice(0, 2), ...doing, ...lines.slice(2)].join('\n');
+    if (tty) {
+      out.write(HOME + frame.split('\n').map((l) => l + CLEAR_LINE_END).join('\n') + '\n' + CLEAR_BELOW);
+      return;
+    }
+    // A pipe gets a frame when something changes, and at least every 15 s while nothing does.
+    const changed = tick(ticker, `${lines.join('\n')}\u0000${progressKey(last.status, last.activities)}`, now.getTime(), REPEAT_EVERY_MS);
+    ticker = changed.next;
+    if (changed.print) out.write(`${frame}\n\n`);
   };
 
   process.on('SIGINT', onSigint);
@@ -48,7 +60,7 @@ export async function watch(client: Client, tag: string, opts: WatchOptions = {}
       }));
       if (description === INTERRUPTED) return;
       if (description.status.name !== 'RUNNING') {
-        last = await poll(client, handle).catch(() => last); // a closed run still answers while a worker is up
+        last = await poll(client, handle, reader).catch(() => last); // a closed run still answers while a worker is up
         draw();
         if (description.status.name !== 'COMPLETED') throw new CliError(`run ${tag} ended: ${description.status.name.toLowerCase()}`);
         out.write(`\n${renderSummary(await handle.result())}\n`);
@@ -56,7 +68,7 @@ export async function watch(client: Client, tag: string, opts: WatchOptions = {}
       }
       let warning: string | undefined;
       try {
-        const polled = await orInterrupt(poll(client, handle));
+        const polled = await orInterrupt(poll(client, handle, reader));
         if (polled === INTERRUPTED) return;
         last = polled;
       } catch (err) {
@@ -72,11 +84,18 @@ export async function watch(client: Client, tag: string, opts: WatchOptions = {}
   }
 }
 
-async function poll(client: Client, handle: WorkflowHandle<typeof researchRun>) {
-  return client.withDeadline(Date.now() + QUERY_DEADLINE_MS, async () => {
+async function poll(client: Client, handle: WorkflowHandle<typeof researchRun>, reader: RunProgressReader) {
+  const { status, results } = await client.withDeadline(Date.now() + QUERY_DEADLINE_MS, async () => {
     const [status, results] = await Promise.all([handle.query(statusQuery), handle.query(resultsQuery)]);
     return { status, results };
   });
+  // Progress is a garnish: when it cannot be read, the screen goes on without it.
+  const activities = status.phase === 'done' ? [] : await reader.read(status).catch(() => []);
+  return { status, results, activities };
+}
+
+function cut(line: string, columns?: number): string {
+  return columns && line.length > columns ? `${line.slice(0, columns - 1)}…` : line;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,0 +1,224 @@
+/**
+ * What `research wait` and `research watch` say about a run while it trains: the experiment, which
+ * of its training runs (baseline run 2/3, a confirmation's candidate run), and how far the trainer
+ * is, from the `train` activity's heartbeat. Pure functions of what runProgress.ts fetches, so the
+ * wording is unit-tested without a server.
+ */
+import { describeBest, experimentName, type RunStatus } from '../definitions.js';
+
+/** How often a line is printed when nothing changes: a quiet terminal looks like a hang. */
+export const REPEAT_EVERY_MS = 15_000;
+
+/** What a trainer's progress line says, as far as it can be read. */
+export interface TrainerLine {
+  step?: number;
+  /** Total steps, when the line says so (`step 36/80`, tqdm's `36/80`). */
+  steps?: number;
+  /** Share of the budget done, 0 to 100. */
+  percent?: number;
+  tokens?: number;
+  /** The trainer's own training time (train.py's `elapsed`: the timed steps only). */
+  trainingSeconds?: number;
+  /** The trainer's own estimate of the time left (`remaining: 15s`, tqdm's `<00:15`). */
+  remainingSeconds?: number;
+}
+
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+const number = (s: string) => Number(s.replace(/,/g, ''));
+const SCALE: Record<string, number> = { k: 1e3, K: 1e3, M: 1e6, G: 1e9, B: 1e9 };
+
+/**
+ * Reads a trainer's last line: this project's train.py (`step 00036 | … | elapsed 3.2s | progress 45.0%`),
+ * the original autoresearch's (`step 00953 (95.3%) | … | mfu: 39.8% | remaining: 15s`), tqdm bars and
+ * plain `step 36/80` lines. Undefined when nothing in it is progress.
+ */
+export function parseTrainerLine(raw: string | undefined): TrainerLine | undefined {
+  if (!raw) return undefined;
+  // A trainer that redraws its line with \r sends many updates in one: the last is the current one.
+  const line = raw.split('\r').map((l) => l.replace(ANSI, '').trim()).filter(Boolean).pop() ?? '';
+  const out: TrainerLine = {};
+  const step = /\bstep\b[\s:#=]*(\d[\d,]*)(?:\s*(?:\/|of)\s*(\d[\d,]*))?/i.exec(line);
+  const bar = /(\d[\d,]*)\s*\/\s*(\d[\d,]*)\s*\[/.exec(line); // tqdm: " 45%|████▌ | 36/80 [00:12<00:15, 2.9it/s]"
+  if (step) {
+    out.step = number(step[1]);
+    if (step[2]) out.steps = number(step[2]);
+  } else if (bar) {
+    out.step = number(bar[1]);
+    out.steps = number(bar[2]);
+  }
+  // The first percentage that is not a utilisation (mfu, memory, GPU load) is the progress.
+  for (const segment of line.split('|')) {
+    if (/mfu|util|mem|gpu|cpu|acc|vram|load/i.test(segment)) continue;
+    const pct = /(\d+(?:\.\d+)?)\s*%/.exec(segment);
+    if (pct) {
+      out.percent = Number(pct[1]);
+      break;
+    }
+  }
+  // train.py's line after its last step: "train: 80 steps | 20,000 tok/s over the timed steps".
+  const trained = /^train:\s*(\d+) steps\b/.exec(line);
+  if (trained) Object.assign(out, { step: number(trained[1]), percent: 100 });
+  if (out.percent === undefined && out.step !== undefined && out.steps) out.percent = (100 * out.step) / out.steps;
+  const tokens = /\btokens?\b\s*[:=]?\s*(\d[\d,.]*)\s*([kKMGB])?\b(?!\s*\/)/.exec(line) ?? /(\d[\d,.]*)\s*([kKMGB])?\s+tokens\b(?!\s*\/)/.exec(line);
+  const moving = out.step !== undefined || out.percent !== undefined; // a config line's "budget 163,840 tokens" is no progress
+  if (tokens && moving && !/budget|tok\/s|tokens?\/s/i.test(line.slice(Math.max(0, tokens.index - 12), tokens.index + tokens[0].length + 3))) {
+    out.tokens = Math.round(number(tokens[1]) * (SCALE[tokens[2] ?? ''] ?? 1));
+  }
+  const elapsed = /\belapsed\b[:=\s]+(\d+(?:\.\d+)?)\s*s\b/i.exec(line);
+  if (elapsed) out.trainingSeconds = Number(elapsed[1]);
+  const remaining = /\b(?:remaining|eta|left)\b[:=\s]+(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds|m|min|mins|minutes)?\b/i.exec(line);
+  const clock = /<\s*((?:\d+:)?\d+:\d\d)\b/.exec(line);
+  if (remaining) out.remainingSeconds = Number(remaining[1]) * (/^m/i.test(remaining[2] ?? '') ? 60 : 1);
+  else if (clock) out.remainingSeconds = clock[1].split(':').reduce((s, part) => s * 60 + Number(part), 0);
+  if (out.percent !== undefined && !(out.percent >= 0 && out.percent <= 1000)) delete out.percent;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** What the run's settings say about its training runs (from the experiment's input; absent fields: unknown). */
+export interface MeasureSettings {
+  baseline?: boolean;
+  /** Runs of the baseline (1 under the greedy rule). */
+  repeats?: number;
+  /** Most confirmation and re-measurement pairs a candidate gets. */
+  followUps?: number;
+  tokenBudget?: number;
+  timeBudgetSeconds?: number;
+}
+
+/** One running experiment's pending activity, as the server describes it. */
+export interface ActivityState {
+  experiment: number;
+  /** Activity type: train, evaluate, hypothesize, … */
+  type: string;
+  /** The activity's summary as the workflow wrote it, e.g. "train exp-0000 (candidate run 1) on cpu0: seed 2 (163840 tokens)". */
+  summary?: string;
+  /** Which train activity of the experiment this is (or the last one, for an evaluate), 1-based. */
+  trainIndex?: number;
+  attempt?: number;
+  startedAtMs?: number;
+  heartbeatAtMs?: number;
+  /** The train activity's heartbeat details (activities/training.ts TrainProgress), unchecked. */
+  details?: unknown;
+  settings: MeasureSettings;
+}
+
+/**
+ * "run 2/3" (the baseline), "confirmation 1 of at most 3, the incumbent's run", "fresh run 1/3 of the
+ * new best"; undefined for a candidate's first run. Read from the activity's summary, falling back to
+ * how many train activities the experiment has scheduled when its wording is not recognised.
+ */
+export function runLabel(a: Pick<ActivityState, 'summary' | 'trainIndex' | 'settings'>): string | undefined {
+  const { summary, trainIndex, settings } = a;
+  const which = summary ? /\((candidate|incumbent) run (\d+)\)/.exec(summary) : null;
+  const k = which ? Number(which[2]) : undefined;
+  const first = !which && summary !== undefined && /^(train|evaluate) exp-\d+(?: on [^(:]*)?(?::|$)/.test(summary);
+  if (settings.baseline) {
+    const i = k !== undefined ? k + 1 : first ? 1 : trainIndex;
+    return i === undefined ? undefined : `run ${i}${settings.repeats ? `/${settings.repeats}` : ''}`;
+  }
+  if (which && k! > 100) return `fresh run ${k! - 100}${settings.repeats ? `/${settings.repeats}` : ''} of the new best`;
+  if (which) return `confirmation ${k}${settings.followUps ? ` of at most ${settings.followUps}` : ''}, the ${which[1]}'s run`;
+  if (first) return undefined;
+  return trainIndex === undefined || trainIndex === 1 ? undefined : `run ${trainIndex}`;
+}
+
+interface TrainProgressLike {
+  elapsedSeconds?: number;
+  budgetSeconds?: number;
+  lastLine?: string;
+}
+
+const seconds = (s: number) => (s < 90 ? `${Math.max(0, Math.round(s))} s` : `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`);
+
+/** How far a train activity is: "45% (36 of 80 steps), about 20 s left"; elapsed against the budget when its line says nothing. */
+export function trainProgress(a: ActivityState, nowMs: number): string {
+  const d = (a.details && typeof a.details === 'object' ? a.details : {}) as TrainProgressLike;
+  const beatAt = a.heartbeatAtMs;
+  if (typeof d.elapsedSeconds !== 'number' || beatAt === undefined) {
+    const since = a.startedAtMs === undefined ? '' : `, ${seconds((nowMs - a.startedAtMs) / 1000)} in`;
+    return `starting (no progress reported yet${since})`;
+  }
+  // The details are as old as the last heartbeat that reached the server: age them to now.
+  const stale = Math.max(0, (nowMs - beatAt) / 1000);
+  const elapsed = d.elapsedSeconds + stale;
+  const { tokenBudget } = a.settings;
+  const budget = a.settings.timeBudgetSeconds ?? d.budgetSeconds;
+  const line = parseTrainerLine(d.lastLine);
+  if (line?.percent !== undefined && line.percent >= 100) return `training done, finishing (final evaluation, export; ${seconds(elapsed)} in)`;
+  if (line?.percent !== undefined || line?.step !== undefined) {
+    const p = line.percent;
+    const parts: string[] = [];
+    if (p !== undefined) parts.push(`${Math.floor(p)}%`);
+    const total = line.steps ?? (tokenBudget && p && line.step !== undefined ? Math.round((100 * line.step) / p) : undefined);
+    const detail = line.step === undefined ? undefined
+      : total ? `${line.step} of ${total} steps` : `step ${line.step}`;
+    const tokens = line.tokens ?? (tokenBudget && p !== undefined ? Math.round((tokenBudget * p) / 100) : undefined);
+    const tokenText = tokens !== undefined && !total ? `${tokens.toLocaleString('en-US')}${tokenBudget ? ` of ${tokenBudget.toLocaleString('en-US')}` : ''} tokens` : undefined;
+    const inner = [detail, tokenText].filter(Boolean).join(', ');
+    if (inner) parts.push(p !== undefined ? `(${inner})` : inner);
+    const left = line.remainingSeconds ?? (p && p > 0
+      ? (line.trainingSeconds ?? d.elapsedSeconds) * (100 - p) / p
+      : !tokenBudget && budget ? budget - d.elapsedSeconds : undefined);
+    const text = parts.join(' ');
+    return left === undefined ? text : `${text}, ${left - stale > 0.5 ? `about ${seconds(left - stale)} left` : 'nearly done'}`;
+  }
+  if (tokenBudget) return `${seconds(elapsed)} in (budget ${tokenBudget.toLocaleString('en-US')} tokens)`;
+  if (budget) {
+    return elapsed > budget ? `${seconds(elapsed)} of a ${seconds(budget)} budget: past it (start-up or final evaluation)` : `${seconds(elapsed)} of a ${seconds(budget)} budget, about ${seconds(budget - elapsed)} left`;
+  }
+  return `${seconds(elapsed)} in`;
+}
+
+const VERB: Record<string, string> = { train: 'training', evaluate: 'scoring', hypothesize: 'proposing', edit: 'editing', commit: 'committing' };
+
+/** Which experiment, what it does, which run: "exp-0000 run 2/3" or "exp-0001 proposing"; stable while nothing changes. */
+export function activityKey(a: ActivityState): string {
+  const label = a.type === 'train' || a.type === 'evaluate' ? runLabel(a) : undefined;
+  const retry = a.attempt && a.attempt > 1 ? ` (attempt ${a.attempt})` : '';
+  return `${VERB[a.type] ?? a.type} ${experimentName(a.experiment)}${label ? ` ${label}` : ''}${retry}`;
+}
+
+/** The key, then how far it is: "training exp-0000 run 2/3, 45% (36 of 80 steps), about 20 s left". */
+export function describeActivity(a: ActivityState, nowMs: number): string {
+  if (a.type === 'train') return `${activityKey(a)}, ${trainProgress(a, nowMs)}`;
+  return a.startedAtMs === undefined ? activityKey(a) : `${activityKey(a)} (${seconds((nowMs - a.startedAtMs) / 1000)})`;
+}
+
+const clock = (now: Date) => `[${now.toLocaleTimeString('en-GB', { hour12: false })}]`;
+
+/** What changes print a line for: the experiment, phase, best, hypothesis and each running experiment's step and run. */
+export function progressKey(s: RunStatus | undefined, activities: ActivityState[]): string {
+  if (!s) return 'no status';
+  return [s.experiment, s.phase, s.paused, s.best?.commit, s.currentHypothesis, ...activities.map(activityKey)].join('\u0000');
+}
+
+/** The line printed on a change: "[12:42:33] experiment 0/3 train · training exp-0000 run 2/3, 12% (…) · best …". */
+export function progressLine(s: RunStatus, activities: ActivityState[], now: Date): string {
+  const doing = activities.map((a) => describeActivity(a, now.getTime()));
+  return `${clock(now)} experiment ${s.experiment}${s.maxExperiments ? `/${s.maxExperiments}` : ''} ${s.phase}` +
+    (doing.length ? ` · ${doing.join('; ')}` : '') +
+    (s.best ? ` · ${describeBest(s.best)}` : '') + (s.currentHypothesis ? ` · ${s.currentHypothesis}` : '');
+}
+
+/** The line printed when nothing changed for REPEAT_EVERY_MS: "[12:42:48] still training exp-0000 run 2/3, 45% (…), about 20 s left". */
+export function stillLine(s: RunStatus | undefined, activities: ActivityState[], now: Date, sinceMs: number): string {
+  if (!s) return `${clock(now)} still no answer from the run's status query (is a worker running?)`;
+  const doing = activities.map((a) => describeActivity(a, now.getTime()));
+  if (doing.length) return `${clock(now)} still ${doing.join('; ')}`;
+  const why = s.paused ? ' (paused)' : s.lanesWaitingFor ? ` (${s.lanesWaitingFor} lane(s) asked for: is a worker with a free lane up?)` : '';
+  return `${clock(now)} still ${s.phase}${why}, experiment ${s.experiment}, for ${seconds((now.getTime() - sinceMs) / 1000)}`;
+}
+
+export interface Ticker {
+  key: string;
+  /** When the state last changed, and when a line was last printed. */
+  changedAtMs: number;
+  printedAtMs: number;
+}
+
+/** Whether to print now: on a change, or when nothing was printed for `everyMs`. */
+export function tick(prev: Ticker | undefined, key: string, nowMs: number, everyMs = REPEAT_EVERY_MS): { print?: 'change' | 'repeat'; next: Ticker } {
+  if (!prev || prev.key !== key) return { print: 'change', next: { key, changedAtMs: nowMs, printedAtMs: nowMs } };
+  if (nowMs - prev.printedAtMs >= everyMs) return { print: 'repeat', next: { ...prev, printedAtMs: nowMs } };
+  return { next: prev };
+}
