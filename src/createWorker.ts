@@ -52,8 +52,10 @@ export async function createWorker(opts: ResearchWorkerOptions): Promise<Researc
     // At most one lease per lane at once: the lease is what keeps two experiments off one GPU.
     // Heartbeats not held back: a lease learns within a second that its run let it go, and frees its lane.
     Worker.create({ ...base, taskQueue: leaseQueue(sharedQueue), maxConcurrentActivityTaskExecutions: lanes.length, maxHeartbeatThrottleInterval: '1 second' }),
-    // One step at a time per lane: its edit, commit, train and evaluate follow each other.
-    ...lanes.map((lane) => Worker.create({ ...base, taskQueue: lane.queue, maxConcurrentActivityTaskExecutions: 1 })),
+    // One step at a time per lane: its edit, commit, train and evaluate follow each other. Heartbeats
+    // held back 5 s at most (the default is 80% of the heartbeat timeout, 48 s): the trainer's progress
+    // in them is what `research wait`/`watch` and the web UI show.
+    ...lanes.map((lane) => Worker.create({ ...base, taskQueue: lane.queue, maxConcurrentActivityTaskExecutions: 1, maxHeartbeatThrottleInterval: '5 seconds' })),
   ]);
   const shutdown = () => {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

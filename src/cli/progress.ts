@@ -149,16 +149,20 @@ export function trainProgress(a: ActivityState, nowMs: number): string {
     const p = line.percent;
     const parts: string[] = [];
     if (p !== undefined) parts.push(`${Math.floor(p)}%`);
-    const total = line.steps ?? (tokenBudget && p && line.step !== undefined ? Math.round((100 * line.step) / p) : undefined);
+    // Under a token budget the share is of tokens, so it gives the total steps; not from the first
+    // step's, whose printed share is too coarse (1.2% for 1.25%).
+    const telling = tokenBudget !== undefined && p !== undefined && p >= 5;
+    const total = line.steps ?? (telling && line.step !== undefined ? Math.round((100 * line.step) / p) : undefined);
     const detail = line.step === undefined ? undefined
       : total ? `${line.step} of ${total} steps` : `step ${line.step}`;
-    const tokens = line.tokens ?? (tokenBudget && p !== undefined ? Math.round((tokenBudget * p) / 100) : undefined);
+    const tokens = line.tokens ?? (telling ? Math.round((tokenBudget * p) / 100) : undefined);
     const tokenText = tokens !== undefined && !total ? `${tokens.toLocaleString('en-US')}${tokenBudget ? ` of ${tokenBudget.toLocaleString('en-US')}` : ''} tokens` : undefined;
     const inner = [detail, tokenText].filter(Boolean).join(', ');
     if (inner) parts.push(p !== undefined ? `(${inner})` : inner);
-    const left = line.remainingSeconds ?? (p && p > 0
-      ? (line.trainingSeconds ?? d.elapsedSeconds) * (100 - p) / p
-      : !tokenBudget && budget ? budget - d.elapsedSeconds : undefined);
+    // The trainer's own clock first (train.py's excludes start-up, and reads 0 s on its first,
+    // untimed step); the activity's includes start-up, so it is used only once the share is telling.
+    const pace = line.trainingSeconds ? line.trainingSeconds : p !== undefined && p >= 10 ? d.elapsedSeconds : undefined;
+    const left = line.remainingSeconds ?? (p && pace !== undefined ? (pace * (100 - p)) / p : undefined);
     const text = parts.join(' ');
     return left === undefined ? text : `${text}, ${left - stale > 0.5 ? `about ${seconds(left - stale)} left` : 'nearly done'}`;
   }
@@ -169,7 +173,10 @@ export function trainProgress(a: ActivityState, nowMs: number): string {
   return `${seconds(elapsed)} in`;
 }
 
-const VERB: Record<string, string> = { train: 'training', evaluate: 'scoring', hypothesize: 'proposing', edit: 'editing', commit: 'committing' };
+const VERB: Record<string, string> = {
+  train: 'training', evaluate: 'scoring', hypothesize: 'proposing', edit: 'editing', commit: 'committing', checkoutCommit: 'checking out for',
+  diffLines: 'counting the lines of', prepareLane: 'preparing the lane for',
+};
 
 /** Which experiment, what it does, which run: "exp-0000 run 2/3" or "exp-0001 proposing"; stable while nothing changes. */
 export function activityKey(a: ActivityState): string {

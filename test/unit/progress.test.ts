@@ -83,6 +83,11 @@ describe('how far a training run is', () => {
     expect(trainProgress(a, at(10))).toBe('50% (step 100), about 2 min 30 s left');
   });
 
+  test("train.py's first step (untimed, 0.0 s) gives no estimate; past a tenth, the activity's time does when the line has none", () => {
+    expect(trainProgress(train({}, 'step 00001 | loss 9.0 | dt 900ms | elapsed 0.0s | progress 1.2%'), at(10))).toBe('1% (step 1)');
+    expect(trainProgress(train({}, 'step 20/80'), at(10))).toBe('25% (20 of 80 steps), about 30 s left');
+  });
+
   test("the trainer's own remaining time wins; a finished loop says it is finishing", () => {
     expect(trainProgress(train({}, 'step 00953 (95.3%) | mfu: 39.8% | remaining: 15s'), at(10))).toBe('95% (953 of 1000 steps), about 15 s left');
     expect(trainProgress(train({}, 'train: 80 steps | 17,000 tok/s over the timed steps'), at(10))).toBe('training done, finishing (final evaluation, export; 10 s in)');
@@ -104,6 +109,8 @@ describe('how far a training run is', () => {
   test('a retry says which attempt it is; other activities say what they do and for how long', () => {
     expect(activityKey(train({ attempt: 2 }))).toBe('training exp-0000 run 2/3 (attempt 2)');
     expect(describeActivity({ experiment: 1, type: 'hypothesize', startedAtMs: at(0), settings: {} }, at(40))).toBe('proposing exp-0001 (40 s)');
+    expect(activityKey({ experiment: 2, type: 'checkoutCommit', settings: {} })).toBe('checking out for exp-0002');
+    expect(activityKey({ experiment: 2, type: 'somethingNew', settings: {} })).toBe('somethingNew exp-0002');
     expect(describeActivity({ ...train(), type: 'evaluate', summary: 'evaluate exp-0000 (candidate run 2)', details: undefined }, at(3))).toBe('scoring exp-0000 run 3/3 (3 s)');
   });
 });

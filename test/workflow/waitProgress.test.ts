@@ -1,0 +1,43 @@
+/**
+ * `research wait` against a real dev server: while the fixture trainer sleeps, lines keep coming
+ * (at most `everyMs` apart) and say which baseline run trains. The repeat interval is shortened
+ * from 15 s so the test stays short; the 15 s default is the unit tests' (progress.test.ts).
+ */
+import { waitForRun } from '../../src/cli/commands.js';
+import { researchRun } from '../../src/workflows/researchRun.js';
+import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { withWorker } from '../helpers/run.js';
+import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+
+let t: TestTemporal;
+let repo: string;
+beforeAll(async () => {
+  [t, repo] = await Promise.all([startTestTemporal(), makeFixtureRepo()]);
+  await workflowBundle();
+}, 120_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+test('research wait prints the baseline run i of n and a line at least every few seconds while the trainer is silent', async () => {
+  const everyMs = 3000;
+  const tag = uniqueId('wait');
+  const lines: { at: number; line: string }[] = [];
+  await withWorker(t, async (taskQueue) => {
+    await t.client.workflow.start(researchRun, {
+      taskQueue, workflowId: tag, workflowExecutionTimeout: '2 minutes',
+      args: [fixtureRunInput(repo, tag, { maxExperiments: 1, decision: { repeats: 2 }, trainer: { timeBudgetSeconds: 20, env: { FIXTURE_SLEEP: '5' } } })],
+    });
+    const started = Date.now();
+    await waitForRun(t.client, tag, { pollMs: 250, everyMs, print: (line) => lines.push({ at: Date.now(), line }) });
+    lines.unshift({ at: started, line: '(start)' });
+  });
+  const text = lines.map((l) => l.line).join('\n');
+  expect(text).toMatch(/training exp-0000 run 1\/2, /);
+  expect(text).toMatch(/training exp-0000 run 2\/2, /);
+  // The fixture prints nothing parseable: elapsed against the budget, from the heartbeat.
+  expect(text).toMatch(/still training exp-0000 run [12]\/2, (\d+ s of a 20 s budget, about \d+ s left|starting)/);
+  const gaps = lines.slice(1).map((l, i) => l.at - lines[i].at);
+  // everyMs, plus one poll and its server calls.
+  expect(Math.max(...gaps)).toBeLessThan(everyMs + 1500);
+}, 60_000);
