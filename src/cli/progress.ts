@@ -95,6 +95,8 @@ export interface ActivityState {
   /** Which train activity of the experiment this is (or the last one, for an evaluate), 1-based. */
   trainIndex?: number;
   attempt?: number;
+  /** Scheduled and not picked up (yet, or again after a failed attempt): no worker polls its lane's queue. */
+  waiting?: boolean;
   startedAtMs?: number;
   heartbeatAtMs?: number;
   /** The train activity's heartbeat details (activities/training.ts TrainProgress), unchecked. */
@@ -182,11 +184,13 @@ const VERB: Record<string, string> = {
 export function activityKey(a: ActivityState): string {
   const label = a.type === 'train' || a.type === 'evaluate' ? runLabel(a) : undefined;
   const retry = a.attempt && a.attempt > 1 ? ` (attempt ${a.attempt})` : '';
-  return `${VERB[a.type] ?? a.type} ${experimentName(a.experiment)}${label ? ` ${label}` : ''}${retry}`;
+  const waiting = a.waiting ? ', waiting for a worker to pick it up' : '';
+  return `${VERB[a.type] ?? a.type} ${experimentName(a.experiment)}${label ? ` ${label}` : ''}${retry}${waiting}`;
 }
 
 /** The key, then how far it is: "training exp-0000 run 2/3, 45% (36 of 80 steps), about 20 s left". */
 export function describeActivity(a: ActivityState, nowMs: number): string {
+  if (a.waiting) return activityKey(a);
   if (a.type === 'train') return `${activityKey(a)}, ${trainProgress(a, nowMs)}`;
   return a.startedAtMs === undefined ? activityKey(a) : `${activityKey(a)} (${seconds((nowMs - a.startedAtMs) / 1000)})`;
 }

@@ -5,11 +5,13 @@
  * history (its ActivityTaskScheduled event's user metadata), as is the child's input.
  */
 import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import proto, { type temporal } from '@temporalio/proto';
 import { decodeArrayFromPayloads, decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
 import { experimentId, type RunStatus } from '../definitions.js';
 import type { ActivityState, MeasureSettings } from './progress.js';
+
+const { PendingActivityState } = proto.temporal.api.enums.v1; // a CommonJS module: named imports do not resolve under ESM
 
 /** Each server call is bounded: a progress line must never hang the wait it decorates. */
 const CALL_DEADLINE_MS = 5_000;
@@ -31,6 +33,9 @@ export class RunProgressReader {
     const numbers = s.running.length ? s.running.map((r) => r.experiment)
       : s.phase === 'train' || s.phase === 'hypothesize' ? [s.experiment] : [];
     const states = await Promise.all(numbers.map((n) => this.experiment(n).catch(() => [] as ActivityState[])));
+    // What was read of finished experiments is not needed again: a night's run has thousands.
+    const live = new Set(numbers.map((n) => experimentId(this.tag, n)));
+    for (const id of this.children.keys()) if (!live.has(id)) this.children.delete(id);
     return states.flat();
   }
 
@@ -53,7 +58,7 @@ export class RunProgressReader {
         : undefined;
       return {
         experiment: n, type: p.activityType?.name ?? 'activity', summary: known?.summary, trainIndex: known?.trainIndex,
-        attempt: p.attempt ?? undefined, startedAtMs: optionalTsToMs(p.lastStartedTime) ?? undefined,
+        attempt: p.attempt ?? undefined, waiting: p.state === PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED, startedAtMs: optionalTsToMs(p.lastStartedTime) ?? undefined,
         heartbeatAtMs: optionalTsToMs(p.lastHeartbeatTime) ?? undefined, details, settings: info!.settings,
       };
     }));

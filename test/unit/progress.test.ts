@@ -111,6 +111,7 @@ describe('how far a training run is', () => {
     expect(describeActivity({ experiment: 1, type: 'hypothesize', startedAtMs: at(0), settings: {} }, at(40))).toBe('proposing exp-0001 (40 s)');
     expect(activityKey({ experiment: 2, type: 'checkoutCommit', settings: {} })).toBe('checking out for exp-0002');
     expect(activityKey({ experiment: 2, type: 'somethingNew', settings: {} })).toBe('somethingNew exp-0002');
+    expect(describeActivity(train({ waiting: true, attempt: 2 }), at(12))).toBe('training exp-0000 run 2/3 (attempt 2), waiting for a worker to pick it up');
     expect(describeActivity({ ...train(), type: 'evaluate', summary: 'evaluate exp-0000 (candidate run 2)', details: undefined }, at(3))).toBe('scoring exp-0000 run 3/3 (3 s)');
   });
 });
