@@ -40,10 +40,11 @@ function expectCrashRows(records: ExperimentRecord[], rows: ResultRow[], error: 
 
 describe('trainer faults are crash rows, and the run goes on', () => {
   test('a hanging trainer is killed at its timeout, recorded as a timed-out crash, and the next experiment runs', async () => {
-    const { summary, records, rows, left } = await runWithFault({ FIXTURE_HANG: '1' }, { maxExperiments: 2, timeoutSeconds: 8 });
-    expect(summary.experiments).toBe(2);
-    expect(rows).toHaveLength(2);
-    expectCrashRows(records, rows, /^timed out after \d+s$/);
+    // The baseline is spared (a crashed one ends the run); the experiments after it hang.
+    const { summary, records, rows, left } = await runWithFault({ FIXTURE_HANG: '1', FIXTURE_SPARE_BASELINE: '1' }, { maxExperiments: 3, timeoutSeconds: 8 });
+    expect(summary.experiments).toBe(3);
+    expect(rows.map((r) => r.status)).toEqual(['keep', 'crash', 'crash']);
+    expectCrashRows(records.slice(1), rows.slice(1), /^timed out after \d+s$/);
     expect(left).toEqual([]);
   }, 60_000);
 

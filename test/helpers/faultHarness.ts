@@ -191,7 +191,7 @@ async function oneRun(t: TestTemporal, hosts: Host[], ctx: RunContext): Promise<
 
   const injected = Object.fromEntries(Array.from({ length: opts.experiments }, (_, i) => {
     const id = `${tag}/exp-${String(i).padStart(4, '0')}`;
-    return [id, injectedTrainerFault(faultSeed, id)];
+    return [id, i === 0 ? undefined : injectedTrainerFault(faultSeed, id)]; // the baseline is spared
   }));
   for (const fault of Object.values(injected)) if (fault) outcome.trainerFaults[fault] = (outcome.trainerFaults[fault] ?? 0) + 1;
   const facts = await collectRunFacts({ tag, experiments: opts.experiments, remote: ctx.remote, baseCommit: ctx.baseCommit, hosts, handle, summary, injected });
@@ -225,6 +225,7 @@ function runInput(tag: string, ctx: RunContext) {
         FIXTURE_FAULT_RATE: String(opts.faultRate),
         FIXTURE_FAULTS: opts.faults.join(','),
         FIXTURE_FAULT_SEED: String(opts.seed),
+        FIXTURE_SPARE_BASELINE: '1', // a crashed baseline would end the run
       },
     },
     proposer: { kind: 'offline', seed: opts.seed * 1000 + ctx.run },

@@ -73,11 +73,12 @@ describe('a paused run gives its lanes back', () => {
 
   test('the breaker\'s self-pause gives the lane back the same way; stopped then, the run ends without asking for a lane', async () => {
     await withWorker(t, async (taskQueue) => {
-      const a = await startRun(taskQueue, 'lane-crash', { trainer: { env: { FIXTURE_CRASH: '1' } }, pauseAfterFailures: 2, maxExperiments: 10 });
+      // The baseline trains (a crashed one ends the run instead); every experiment after it crashes.
+      const a = await startRun(taskQueue, 'lane-crash', { trainer: { env: { FIXTURE_CRASH: '1', FIXTURE_SPARE_BASELINE: '1' } }, pauseAfterFailures: 2, maxExperiments: 10 });
       await waitForStatus(a.run, 'holds the lane', (s) => s.lanesHeld === 1);
       const b = await startRun(taskQueue, 'lane-next', { maxExperiments: 3, ...sleepy(1) });
 
-      const tripped = await waitForStatus(a.run, 'paused itself holding no lane', (s) => s.paused && s.experimentsDone === 2 && s.lanesHeld === 0);
+      const tripped = await waitForStatus(a.run, 'paused itself holding no lane', (s) => s.paused && s.experimentsDone === 3 && s.lanesHeld === 0);
       expect(tripped).toMatchObject({ phase: 'paused', lanesHeld: 0, lanesWaitingFor: 0 });
       expect(tripped.pausedReason).toMatch(/paused itself after 2 crash or invalid results in a row/);
       await waitForStatus(b.run, 'trains on the lane given back', (s) => s.lanesHeld === 1 && s.experimentsDone >= 1);
@@ -85,13 +86,13 @@ describe('a paused run gives its lanes back', () => {
       // Stopped while the other run holds the only lane: it needs none to end.
       await a.run.signal(stopSignal);
       const aSummary = await a.run.result();
-      expect([aSummary.experiments, aSummary.endReason]).toEqual([2, 'stopped on request']);
+      expect([aSummary.experiments, aSummary.endReason]).toEqual([3, 'stopped on request']);
       const bNow = await b.run.query(statusQuery);
       expect(bNow.phase).not.toBe('done');
       expect(bNow.lanesHeld).toBe(1);
 
       const bSummary = await b.run.result();
-      expect((await readResults(a.repo, a.tag)).map((r) => [r.experimentId, r.status])).toEqual([0, 1].map((n) => [`${a.tag}/exp-000${n}`, 'crash']));
+      expect((await readResults(a.repo, a.tag)).map((r) => [r.experimentId, r.status])).toEqual([0, 1, 2].map((n) => [`${a.tag}/exp-000${n}`, n ? 'crash' : 'keep']));
       await expectConsistentRun({ repo: b.repo, tag: b.tag, experiments: 3, summary: bSummary, records: await b.run.query(resultsQuery) });
       await expectReplays(a.run);
     });

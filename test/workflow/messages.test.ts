@@ -137,17 +137,18 @@ describe('messages to a running research run', () => {
   });
 
   test('the breaker pauses the run after pauseAfterFailures crashes in a row, says why, and a resume gives it as many more', async () => {
-    await withRun({ trainer: { env: { FIXTURE_CRASH: '1' } }, pauseAfterFailures: 2, maxExperiments: 10 }, async (run) => {
-      const tripped = await waitForStatus(run, 'reached the expected status', (s) => s.paused && s.experimentsDone === 2);
+    // The baseline trains (a crashed one ends the run instead); every experiment after it crashes.
+    await withRun({ trainer: { env: { FIXTURE_CRASH: '1', FIXTURE_SPARE_BASELINE: '1' } }, pauseAfterFailures: 2, maxExperiments: 10 }, async (run) => {
+      const tripped = await waitForStatus(run, 'reached the expected status', (s) => s.paused && s.experimentsDone === 3);
       expect(tripped.pausedReason).toMatch(/paused itself after 2 crash or invalid results in a row \(the last: trainer exited with 1\); resume, steer or stop it/);
       await sleep(1500);
-      expect((await run.query(statusQuery)).experimentsDone).toBe(2); // nothing new starts while it holds
+      expect((await run.query(statusQuery)).experimentsDone).toBe(3); // nothing new starts while it holds
       await run.signal(resumeSignal);
-      const again = await waitForStatus(run, 'reached the expected status', (s) => s.paused && s.experimentsDone === 4);
+      const again = await waitForStatus(run, 'reached the expected status', (s) => s.paused && s.experimentsDone === 5);
       expect(again.pausedReason).toMatch(/after 2 crash/);
       await run.signal(stopSignal);
       const summary = await run.result();
-      expect([summary.experiments, summary.endReason]).toEqual([4, 'stopped on request']);
+      expect([summary.experiments, summary.endReason]).toEqual([5, 'stopped on request']);
     });
   }, 120_000);
 });
