@@ -6,8 +6,11 @@
  */
 import { describeBest, experimentName, type RunStatus } from '../definitions.js';
 
-/** How often a line is printed when nothing changes: a quiet terminal looks like a hang. */
-export const REPEAT_EVERY_MS = 15_000;
+/**
+ * How often a line is printed when nothing changes: a quiet terminal looks like a hang. 12 s, so that
+ * with a poll every 2 s (and a slow answer) no two lines are more than 15 s apart.
+ */
+export const REPEAT_EVERY_MS = 12_000;
 
 /** What a trainer's progress line says, as far as it can be read. */
 export interface TrainerLine {

@@ -133,7 +133,7 @@ describe('the lines `research wait` prints', () => {
     expect(progressKey(status({ experiment: 1 }), [train()])).not.toBe(key);
   });
 
-  test('a line on each change and a repeat every 15 s while nothing changes, none in between', () => {
+  test('a line on each change and a repeat while nothing changes, never more than 15 s apart with a 2 s poll, none in between', () => {
     const printed: { s: number; what?: string }[] = [];
     let ticker;
     for (let s = 0; s <= 40; s += 2) {
@@ -142,8 +142,8 @@ describe('the lines `research wait` prints', () => {
       ticker = r.next;
       if (r.print) printed.push({ s, what: r.print });
     }
-    expect(printed).toEqual([{ s: 0, what: 'change' }, { s: 16, what: 'repeat' }, { s: 20, what: 'change' }, { s: 36, what: 'repeat' }]);
-    expect(REPEAT_EVERY_MS).toBe(15_000);
+    expect(printed).toEqual([{ s: 0, what: 'change' }, { s: 12, what: 'repeat' }, { s: 20, what: 'change' }, { s: 32, what: 'repeat' }]);
+    expect(REPEAT_EVERY_MS + 2_000).toBeLessThanOrEqual(15_000);
   });
 
   test('the repeat line: still training, how far; without activities, the phase and for how long; without a status, why', () => {
