@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DecisionSchema } from './decisionConfig.js';
 import { RUN_DEFAULTS } from './defaults.js';
 
-/** Per-million-token prices in USD; overridable in the run input (issue 4). */
+/** Per-million-token prices in USD; overridable in the run input. */
 export const PriceSchema = z
   .object({
     inputPerMTok: z.number().nonnegative(),

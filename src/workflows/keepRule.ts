@@ -36,7 +36,7 @@ export interface DecisionConfig {
   sigmaFloor: number;
 }
 
-/** The k: a neutral change passes one comparison 2.3% of the time. */
+/** k: a neutral change passes one comparison 2.3% of the time. */
 export const DEFAULT_K = 2;
 /**
  * A gain under 1.75 standard errors rarely clears the bar after one more run; confirming every

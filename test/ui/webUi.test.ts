@@ -1,4 +1,4 @@
-/** The Temporal web UI tells the story of a run without opening a payload (issue 5 §1). */
+/** The Temporal web UI tells the story of a run without opening a payload. */
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -26,7 +26,7 @@ describe('parseRunInput', () => {
     expect(!parseRunInput({}).ok).toBe(true);
   });
 
-  describe('validation across fields (issue 10): refused before the run starts, naming the field', () => {
+  describe('validation across fields: refused before the run starts, naming the field', () => {
     const error = (input: Record<string, unknown>) => {
       const r = parseRunInput({ tag: 'x', ...input });
       return r.ok ? 'accepted' : r.error;

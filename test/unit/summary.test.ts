@@ -52,7 +52,7 @@ describe('the tokens a run trained (results.tsv tokens)', () => {
   });
 });
 
-describe('parseSummary bounds and FAIL (issue 10)', () => {
+describe('parseSummary bounds and FAIL', () => {
   test('keeps the nine summary keys and at most MAX_EXTRA_METRICS extra keys, however many the trainer prints', () => {
     const extras = Array.from({ length: 25_000 }, (_, i) => `extra_${i}: ${i}.5`).join('\n');
     const r = parseSummary(`${BLOCK}${extras}\n`);
