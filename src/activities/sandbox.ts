@@ -19,7 +19,7 @@
  * without the sandbox, and the retry ends it by its recorded group (trainerProcess.ts).
  */
 import { execa } from 'execa';
-import { constants, existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { constants, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { access, chmod, lstat, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -224,21 +224,9 @@ function isSystemPath(p: string): boolean {
 
 /** `--ro-bind` for a path, or `--symlink` where it is a link (merged /usr: /lib -> usr/lib), so the sandbox has the same layout. */
 function roBindSystem(p: string): string[] {
-  try {
-    const s = readlinkOrUndefined(p);
-    if (s !== undefined) return ['--symlink', s, p];
-    return existsSync(p) ? ['--ro-bind', p, p] : [];
-  } catch {
-    return [];
-  }
-}
-
-function readlinkOrUndefined(p: string): string | undefined {
-  try {
-    return realpathSync(p) === p ? undefined : path.relative(path.dirname(p), realpathSync(p)) || undefined;
-  } catch {
-    return undefined;
-  }
+  const stat = lstatSync(p, { throwIfNoEntry: false });
+  if (!stat) return [];
+  return stat.isSymbolicLink() ? ['--symlink', readlinkSync(p), p] : ['--ro-bind', p, p];
 }
 
 /** The host's NVIDIA GPUs in PCI bus order (CUDA's order on a machine of one kind of GPU): their device minor and UUID. */

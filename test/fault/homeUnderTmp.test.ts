@@ -5,18 +5,16 @@
  * cache, and is scored. (A newcomer's first quick start with HOME under /tmp once crashed every
  * experiment: `bwrap: execvp uv: No such file or directory`.)
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { TrainerConfigSchema } from '../../src/config/runInput.js';
 import { evaluate, train, type TrainResult } from '../../src/activities/training.js';
 import { findExecutable, sandboxStatus } from '../../src/activities/sandbox.js';
-import { makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { makeFixtureRepo, uvLaneWorktree } from '../helpers/fixtureRepo.js';
 
-const PROJECT_TRAINER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../trainer');
 const TRAINER = 'import torch\nprint("---")\nprint(f"val_bpb:          {1.5 + torch.zeros(1).item():.6f}")\nprint("num_steps:        1")\n';
 
 const saved = { ...process.env };
@@ -44,15 +42,7 @@ test('HOME, the tool cache and the repository under /tmp, with spaces: a uv trai
   const fixture = await makeFixtureRepo();
   const repo = path.join(home, 'my repo');
   await execa('git', ['clone', '-q', fixture, repo]);
-  for (const f of ['pyproject.toml', 'uv.lock']) await copyFile(path.join(PROJECT_TRAINER, f), path.join(repo, 'trainer', f));
-  const git = (...args: string[]) => execa('git', args, { cwd: repo });
-  await git('add', '-A');
-  await git('-c', 'user.name=t', '-c', 'user.email=t@localhost', 'commit', '-q', '-m', 'uv project');
-  const baseCommit = (await git('rev-parse', 'HEAD')).stdout.trim();
-  const worktree = path.join(repo, '.autoresearch', 'runs', 'a tag', 'lanes', 'cpu0');
-  await git('worktree', 'add', '-q', '--detach', worktree, 'HEAD');
-  const trainerDir = path.join(worktree, 'trainer');
-  await writeFile(path.join(trainerDir, 'train.py'), TRAINER);
+  const { baseCommit, trainerDir } = await uvLaneWorktree(repo, 'a tag', TRAINER);
 
   const input = {
     experimentId: 'home/exp-0000', trainerDir, baseCommit,

@@ -5,13 +5,12 @@
  * of the worker's home, no secret variable, no socket, cannot change its Python environment or the uv
  * cache, and what it prints of a secret never leaves it.
  */
-import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { TrainerConfigSchema } from '../../src/config/runInput.js';
 import { evaluate, train, type TrainInput, type TrainResult } from '../../src/activities/training.js';
@@ -19,7 +18,7 @@ import { gpuPassThrough, sandboxRefusal, sandboxStatus } from '../../src/activit
 import { redactSecrets } from '../../src/activities/secrets.js';
 import { passedThrough } from '../../src/activities/trainerEnv.js';
 import { lockFilesIn, trainerPython } from '../../src/activities/trainerPython.js';
-import { makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { makeFixtureRepo, uvLaneWorktree } from '../helpers/fixtureRepo.js';
 
 const PROJECT_TRAINER = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../trainer');
 const CANARY = `canary-${process.pid}-${Date.now()}`;
@@ -90,15 +89,7 @@ describe('a trainer probing its sandbox', () => {
 
     // A lane worktree of a repository whose trainer runs with uv, on the project's own lock files.
     const repo = await makeFixtureRepo();
-    for (const f of ['pyproject.toml', 'uv.lock']) await copyFile(path.join(PROJECT_TRAINER, f), path.join(repo, 'trainer', f));
-    const git = (...args: string[]) => execa('git', args, { cwd: repo });
-    await git('add', '-A');
-    await git('-c', 'user.name=t', '-c', 'user.email=t@localhost', 'commit', '-q', '-m', 'uv project');
-    const baseCommit = (await git('rev-parse', 'HEAD')).stdout.trim();
-    const worktree = path.join(repo, '.autoresearch', 'runs', 'probe', 'lanes', 'cpu0');
-    await git('worktree', 'add', '-q', '--detach', worktree, 'HEAD');
-    const trainerDir = path.join(worktree, 'trainer');
-    await writeFile(path.join(trainerDir, 'train.py'), PROBING_TRAINER);
+    const { baseCommit, trainerDir } = await uvLaneWorktree(repo, 'probe', PROBING_TRAINER);
     const python = await trainerPython(await lockFilesIn(PROJECT_TRAINER));
     const uvCache = process.env.UV_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'uv');
 

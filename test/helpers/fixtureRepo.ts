@@ -1,4 +1,4 @@
-import { cp, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,4 +41,23 @@ export function fixtureRunInput(repo: string, tag: string, extra: Record<string,
     maxExperiments: 4,
     ...rest,
   };
+}
+
+/**
+ * Makes `repo` (a fixture repo or a clone of one) a uv project on this project's own lock files, so
+ * its `uv run` trainer uses the worker environment set-up built, and adds a lane worktree under its
+ * run `tag` whose train.py is `trainerSource`.
+ */
+export async function uvLaneWorktree(repo: string, tag: string, trainerSource: string): Promise<{ baseCommit: string; worktree: string; trainerDir: string }> {
+  const project = path.resolve(FIXTURES, '../../trainer');
+  for (const f of ['pyproject.toml', 'uv.lock']) await copyFile(path.join(project, f), path.join(repo, 'trainer', f));
+  const git = (...args: string[]) => execa('git', args, { cwd: repo });
+  await git('add', '-A');
+  await git('-c', 'user.name=t', '-c', 'user.email=t@localhost', 'commit', '-q', '-m', 'uv project');
+  const baseCommit = (await git('rev-parse', 'HEAD')).stdout.trim();
+  const worktree = path.join(repo, '.autoresearch', 'runs', tag, 'lanes', 'cpu0');
+  await git('worktree', 'add', '-q', '--detach', worktree, 'HEAD');
+  const trainerDir = path.join(worktree, 'trainer');
+  await writeFile(path.join(trainerDir, 'train.py'), trainerSource);
+  return { baseCommit, worktree, trainerDir };
 }

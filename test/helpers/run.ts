@@ -7,7 +7,8 @@ import { parseResults, type ResultRow } from '../../src/report/parseResults.js';
 import type { WorkflowHandle } from '@temporalio/client';
 import { experimentId, statusQuery, TASK_QUEUE, type ExperimentRecord, type RunStatus } from '../../src/definitions.js';
 import type { researchRun } from '../../src/workflows/researchRun.js';
-import { uniqueId, workflowBundle, type TestTemporal } from './temporalEnv.js';
+import { makeFixtureRepo } from './fixtureRepo.js';
+import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from './temporalEnv.js';
 
 /** Runs `fn` while a fresh worker serves a queue of its own (its name is passed to `fn`). */
 export async function withWorker<R>(t: TestTemporal, fn: (taskQueue: string) => Promise<R>, activities: WorkerActivities = createActivities()): Promise<R> {
@@ -53,4 +54,20 @@ export async function waitForStatus(run: WorkflowHandle<typeof researchRun>, wha
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${run.workflowId}: never ${what} within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`);
+}
+
+/**
+ * One dev server and one fixture repository for the tests of a file: started before them (with the
+ * workflow bundle built), the server stopped after. Read `t` and `repo` inside the tests.
+ */
+export function devServerAndFixtureRepo(): { t: TestTemporal; repo: string } {
+  const env = {} as { t: TestTemporal; repo: string };
+  beforeAll(async () => {
+    [env.t, env.repo] = await Promise.all([startTestTemporal(), makeFixtureRepo()]);
+    await workflowBundle();
+  }, 120_000);
+  afterAll(async () => {
+    await env.t?.close();
+  });
+  return env;
 }

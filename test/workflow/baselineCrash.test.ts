@@ -10,19 +10,11 @@ import { runFailure } from '../../src/cli/watchView.js';
 import { parseResults } from '../../src/report/parseResults.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import proto from '@temporalio/proto';
-import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { runDir, withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+import { fixtureRunInput } from '../helpers/fixtureRepo.js';
+import { devServerAndFixtureRepo, runDir, withWorker } from '../helpers/run.js';
+import { uniqueId } from '../helpers/temporalEnv.js';
 
-let t: TestTemporal;
-let repo: string;
-beforeAll(async () => {
-  [t, repo] = await Promise.all([startTestTemporal(), makeFixtureRepo()]);
-  await workflowBundle();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+const env = devServerAndFixtureRepo();
 
 const { History } = proto.temporal.api.history.v1;
 /** As scripts/record-history.ts saves a history. */
@@ -38,11 +30,11 @@ test('a trainer that exits 1 ends the run after the baseline, naming its reason 
   });
   const tag = uniqueId('basecrash');
   const started = Date.now();
-  const { summary, events } = await withWorker(t, async (taskQueue) => {
-    const run = await t.client.workflow.start(researchRun, {
+  const { summary, events } = await withWorker(env.t, async (taskQueue) => {
+    const run = await env.t.client.workflow.start(researchRun, {
       taskQueue, workflowId: tag, workflowExecutionTimeout: '2 minutes',
       // Pipelined, a breaker far away and room for more experiments: only the new rule can end it this soon.
-      args: [fixtureRunInput(repo, tag, { maxExperiments: 3, pauseAfterFailures: 5, pipeline: true, trainer: { env: { FIXTURE_CRASH: '1' } } })],
+      args: [fixtureRunInput(env.repo, tag, { maxExperiments: 3, pauseAfterFailures: 5, pipeline: true, trainer: { env: { FIXTURE_CRASH: '1' } } })],
     });
     const summary = await run.result();
     const history = await run.fetchHistory();
@@ -52,7 +44,7 @@ test('a trainer that exits 1 ends the run after the baseline, naming its reason 
   }, activities);
   const seconds = (Date.now() - started) / 1000;
 
-  const log = path.join(runDir(repo, tag), 'logs', 'exp-0000.log');
+  const log = path.join(runDir(env.repo, tag), 'logs', 'exp-0000.log');
   expect(summary.endReason).toMatch(/^nothing to compare against: the baseline crashed: .+, log /);
   expect(summary.endReason.endsWith(`, log ${log}`)).toBe(true);
   expect(summary.experiments).toBe(1);

@@ -9,19 +9,11 @@ import {
   MAX_NOTE_CHARS, pauseSignal, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus,
 } from '../../src/definitions.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { runDir, waitForStatus, withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+import { fixtureRunInput } from '../helpers/fixtureRepo.js';
+import { devServerAndFixtureRepo, runDir, waitForStatus, withWorker } from '../helpers/run.js';
+import { uniqueId } from '../helpers/temporalEnv.js';
 
-let t: TestTemporal;
-let repo: string;
-beforeAll(async () => {
-  [t, repo] = await Promise.all([startTestTemporal(), makeFixtureRepo()]);
-  await workflowBundle();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+const env = devServerAndFixtureRepo();
 
 type Run = WorkflowHandle<typeof researchRun>;
 
@@ -35,9 +27,9 @@ async function withRun<R>(extra: Record<string, unknown>, fn: (run: Run, context
     },
   });
   const tag = uniqueId('msg');
-  return withWorker(t, async (taskQueue) => {
-    const run = await t.client.workflow.start(researchRun, {
-      taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, extra)], workflowExecutionTimeout: '3 minutes',
+  return withWorker(env.t, async (taskQueue) => {
+    const run = await env.t.client.workflow.start(researchRun, {
+      taskQueue, workflowId: tag, args: [fixtureRunInput(env.repo, tag, extra)], workflowExecutionTimeout: '3 minutes',
     });
     return fn(run, contexts);
   }, activities);
@@ -60,7 +52,7 @@ describe('messages to a running research run', () => {
         expect([s.experimentsDone, s.phase, s.paused]).toEqual([1, 'paused', true]);
         await sleep(500);
       }
-      await expect(t.client.workflow.getHandle(`${run.workflowId}/exp-0001`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      await expect(env.t.client.workflow.getHandle(`${run.workflowId}/exp-0001`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
 
       await run.signal(resumeSignal);
       const summary = await run.result();
@@ -86,7 +78,7 @@ describe('messages to a running research run', () => {
       expect(contexts.map((c) => [c.experiment, c.steeringNotes.length, c.steeringNotes[0]])).toEqual([[1, 10, 'try a deeper model']]);
       expect((await run.query(statusQuery)).steeringNotes).toHaveLength(10);
       // The notes are kept beside results.tsv for the report.
-      const steering = await readFile(path.join(runDir(repo, run.workflowId), 'steering.tsv'), 'utf8');
+      const steering = await readFile(path.join(runDir(env.repo, run.workflowId), 'steering.tsv'), 'utf8');
       expect(steering.split('\n').slice(0, 2)).toEqual(['from_experiment\tnote', '1\ttry a deeper model']);
       expect(steering.trimEnd().split('\n')).toHaveLength(11);
     });
@@ -126,12 +118,12 @@ describe('messages to a running research run', () => {
       let found: string[] = [];
       while (Date.now() < deadline && found.length === 0) {
         found = [];
-        for await (const w of t.client.workflow.list({ query })) found.push(w.workflowId);
+        for await (const w of env.t.client.workflow.list({ query })) found.push(w.workflowId);
         if (!found.length) await sleep(250);
       }
       expect(found).toEqual([run.workflowId]);
       const none: string[] = [];
-      for await (const w of t.client.workflow.list({ query: `ResearchTag = '${run.workflowId}' AND BestValBpb < 1` })) none.push(w.workflowId);
+      for await (const w of env.t.client.workflow.list({ query: `ResearchTag = '${run.workflowId}' AND BestValBpb < 1` })) none.push(w.workflowId);
       expect(none).toEqual([]);
     });
   });

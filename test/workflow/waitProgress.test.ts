@@ -5,31 +5,23 @@
  */
 import { waitForRun } from '../../src/cli/commands.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+import { fixtureRunInput } from '../helpers/fixtureRepo.js';
+import { devServerAndFixtureRepo, withWorker } from '../helpers/run.js';
+import { uniqueId } from '../helpers/temporalEnv.js';
 
-let t: TestTemporal;
-let repo: string;
-beforeAll(async () => {
-  [t, repo] = await Promise.all([startTestTemporal(), makeFixtureRepo()]);
-  await workflowBundle();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+const env = devServerAndFixtureRepo();
 
 test('research wait prints the baseline run i of n and a line at least every few seconds while the trainer is silent', async () => {
   const everyMs = 3000;
   const tag = uniqueId('wait');
   const lines: { at: number; line: string }[] = [];
-  await withWorker(t, async (taskQueue) => {
-    await t.client.workflow.start(researchRun, {
+  await withWorker(env.t, async (taskQueue) => {
+    await env.t.client.workflow.start(researchRun, {
       taskQueue, workflowId: tag, workflowExecutionTimeout: '2 minutes',
-      args: [fixtureRunInput(repo, tag, { maxExperiments: 1, decision: { repeats: 2 }, trainer: { timeBudgetSeconds: 20, env: { FIXTURE_SLEEP: '5' } } })],
+      args: [fixtureRunInput(env.repo, tag, { maxExperiments: 1, decision: { repeats: 2 }, trainer: { timeBudgetSeconds: 20, env: { FIXTURE_SLEEP: '5' } } })],
     });
     const started = Date.now();
-    await waitForRun(t.client, tag, { pollMs: 250, everyMs, print: (line) => lines.push({ at: Date.now(), line }) });
+    await waitForRun(env.t.client, tag, { pollMs: 250, everyMs, print: (line) => lines.push({ at: Date.now(), line }) });
     lines.unshift({ at: started, line: '(start)' });
   });
   const text = lines.map((l) => l.line).join('\n');
