@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { connectClient, webUiUrl } from '../temporal/connection.js';
 import { renderSummary, runFailure } from './watchView.js';
+import { renderOutcome } from './outcome.js';
 import { parseResults } from '../report/parseResults.js';
 import { CliError, formatStatus, isSummary, waitForRun, getResults, getStatus, loadRunInput, sendSignal, setProgram, startRun, steer } from './commands.js';
 import { readFile } from 'node:fs/promises';
@@ -55,6 +56,7 @@ async function main(argv: string[]): Promise<void> {
       // A run that scored nothing is a failure, and exits non-zero saying why (the quick start stops there).
       const summary = await waitForRun(await connectClient(), needTag());
       const rows = await readFile(summary.resultsFile, 'utf8').then((text) => parseResults(text), () => []);
+      console.log(`\n${renderOutcome(summary, rows)}`);
       const failure = runFailure(summary, rows);
       if (failure) fail(failure);
       return;
