@@ -6,6 +6,7 @@ import { parseResults } from '../report/parseResults.js';
 import { CliError, formatStatus, isSummary, waitForRun, getResults, getStatus, loadRunInput, sendSignal, setProgram, startRun, steer } from './commands.js';
 import { readFile } from 'node:fs/promises';
 import { watch } from './watch.js';
+import { clean, CLEAN_USAGE, parseCleanArgs, temporalView } from './clean.js';
 
 const USAGE = `usage: npm run research -- <command> [args]
   start [run.json] [--tag T] [--max-experiments N] [--resume]
@@ -18,9 +19,18 @@ const USAGE = `usage: npm run research -- <command> [args]
   pause <tag> | resume <tag> | stop <tag>             signals (stop: after the current experiment)
   steer <tag> "<note>"                                a note for the proposer from the next hypothesis on
   set-program <tag> <file>                            replace program.md's direction for the rest of the run
+  ${CLEAN_USAGE}
+                                                      free the disk of ended runs: lane worktrees and model files
+                                                      (never the branch, refs, results or logs); --envs also old
+                                                      trainer environments; --older-than e.g. 7d, 12h
 Server: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY or a Temporal config profile (default localhost:7233).`;
 
 async function main(argv: string[]): Promise<void> {
+  // clean has flags of its own (parsed and checked in clean.ts).
+  if (argv[0] === 'clean') {
+    await clean(parseCleanArgs(argv.slice(1)), temporalView());
+    return;
+  }
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
