@@ -3,18 +3,7 @@ import {
 } from '../../src/core/journal.js';
 import { ranges, targetOf } from '../../src/core/journalGroups.js';
 import { JOURNAL_PROMPT_CHARS, renderJournal } from '../../src/core/journalPrompt.js';
-
-const SETTINGS = settingsOf({ timeBudgetSeconds: 300, command: 'uv run train.py', evaluation: 'harness', env: {} });
-
-export function journalRecord(experiment: number, over: Partial<JournalRecord> = {}): JournalRecord {
-  return {
-    tag: 'nov23', experimentId: `nov23/exp-${String(experiment).padStart(4, '0')}`, experiment, parentCommit: 'a'.repeat(40),
-    commit: `${experiment}`.padStart(40, 'c'), contentHash: `h${experiment}`, description: `LEARNING_RATE: 0.04 -> 0.0${experiment % 9 + 1}`,
-    hypothesis: `hypothesis ${experiment}`, status: 'discard', valBpb: 1 + experiment / 1000, delta: -0.001, sigma: 0.002, confirmations: 0,
-    reason: '', lane: 'host-cpu0', time: new Date(Date.UTC(2025, 0, 1, 0, experiment)).toISOString(), settings: SETTINGS,
-    touched: ['LEARNING_RATE'], refusals: 0, baseline: false, ...over,
-  };
-}
+import { journalRecord, SETTINGS } from '../helpers/journalRecords.js';
 
 describe('the key of "same code"', () => {
   test('the same content under other settings is other code; the data and the budget kind count', () => {
