@@ -6,8 +6,11 @@ import { z } from 'zod';
 import { EXPERIMENT_STATUSES } from './results.js';
 import { experimentName } from './names.js';
 
-/** Where the journal lives on the remote: a commit chain whose tree holds one file per record. */
-export const JOURNAL_REF = 'refs/autoresearch/journal';
+/**
+ * Where the journal lives on the remote: a commit chain whose tree holds one file per record. A tag
+ * starts with a letter or digit, so no run's refs (`refs/autoresearch/<tag>/…`) can collide with it.
+ */
+export const JOURNAL_REF = 'refs/autoresearch/_journal';
 
 /** What makes a result mean something beyond the code: two runs with different settings measure different things. */
 export const TrainerSettingsSchema = z.object({
