@@ -166,3 +166,29 @@ export function touchedNames(diff: string, max = 4): string[] {
   }
   return names;
 }
+
+/** One run of the repository as the journal knows it: for the CLI and the report. */
+export interface JournalRun {
+  tag: string;
+  experiments: number;
+  counts: Record<JournalRecord['status'], number>;
+  best?: JournalRecord;
+  /** Proposals refused because their code was measured already. */
+  refusals: number;
+  imported: boolean;
+}
+
+/** The runs in the order they first appear in `records`. */
+export function summarizeRuns(records: readonly JournalRecord[]): JournalRun[] {
+  const runs = new Map<string, JournalRun>();
+  for (const r of records) {
+    let run = runs.get(r.tag);
+    if (!run) runs.set(r.tag, run = { tag: r.tag, experiments: 0, counts: { keep: 0, discard: 0, crash: 0, invalid: 0 }, refusals: 0, imported: false });
+    run.experiments++;
+    run.counts[r.status]++;
+    run.refusals += r.refusals;
+    run.imported ||= r.imported === true;
+    if (r.status === 'keep' && r.valBpb > 0 && (!run.best || r.valBpb < run.best.valBpb)) run.best = r;
+  }
+  return [...runs.values()];
+}
