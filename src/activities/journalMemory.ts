@@ -47,7 +47,7 @@ export async function memoryOf(config: MemoryConfig, recent: readonly Experiment
   const pending: JournalRecord[] = [];
   for (const row of recent.filter((r) => !written.has(r.experimentId))) {
     let facts;
-    if (row.commitFull && (row.status === 'keep' || row.status === 'discard')) {
+    if (row.commitFull && row.status !== 'invalid') {
       await ensureCommit(git, paths.remote, row.commitFull, experimentRef(config.tag, row.experiment));
       facts = await commitFacts(git, config.trainer, row.commitFull);
     }

@@ -82,18 +82,18 @@ export function contentKey(contentHash: string, settings: TrainerSettings): stri
   return JSON.stringify([contentHash, s.budgetKind, s.budget, s.command, s.evaluation, s.data, s.env]);
 }
 
-/** Statuses with a measured val_bpb: their code is not trained again. */
-export const MEASURED: readonly JournalRecord['status'][] = ['keep', 'discard'];
+/** Statuses of code that was trained: it is not trained again. */
+export const TRAINED: readonly JournalRecord['status'][] = ['keep', 'discard', 'crash'];
 
 /**
- * The first measured record of each content key. A crash is not in it: it may have been the host's
- * fault (a lost worker, a full disk), so the same code may be tried again. Imported records have
- * no settings and are not in it either.
+ * The first trained record of each content key. A crash counts: the trainer ran that code and it
+ * failed (an experiment lost past its retries has no commit, and is not in it). Imported records
+ * have no settings and are not in it either.
  */
 export function measuredIndex(records: readonly JournalRecord[]): Map<string, JournalRecord> {
   const index = new Map<string, JournalRecord>();
   for (const r of records) {
-    if (!r.settings || !r.contentHash || !MEASURED.includes(r.status)) continue;
+    if (!r.settings || !r.contentHash || !TRAINED.includes(r.status)) continue;
     const key = contentKey(r.contentHash, r.settings);
     if (!index.has(key)) index.set(key, r);
   }
@@ -102,7 +102,7 @@ export function measuredIndex(records: readonly JournalRecord[]): Map<string, Jo
 
 /** `exp-0042 of run nov23: val_bpb 0.991200, discard`. */
 export function describeRecord(r: Pick<JournalRecord, 'experiment' | 'tag' | 'valBpb' | 'status'>): string {
-  const value = MEASURED.includes(r.status) ? `val_bpb ${r.valBpb.toFixed(6)}, ` : '';
+  const value = r.status === 'keep' || r.status === 'discard' ? `val_bpb ${r.valBpb.toFixed(6)}, ` : '';
   return `${experimentName(r.experiment)} of run ${r.tag}: ${value}${r.status}`;
 }
 

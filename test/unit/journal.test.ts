@@ -16,15 +16,16 @@ describe('the key of "same code"', () => {
     expect(data.data).toBe('/d');
   });
 
-  test('only kept and discarded records with settings block their code; the first one is named', () => {
+  test('trained records with settings block their code, the first one named; invalid and imported ones do not', () => {
     const records = [
-      journalRecord(1, { contentHash: 'x', status: 'crash', valBpb: 0 }),
+      journalRecord(0, { contentHash: 'x', status: 'invalid', valBpb: 0, commit: '' }),
       journalRecord(2, { contentHash: 'x' }),
       journalRecord(3, { contentHash: 'x', tag: 'nov24' }),
       journalRecord(4, { contentHash: 'y', settings: undefined, imported: true }),
     ];
     const index = measuredIndex(records);
     expect(index.get(contentKey('x', SETTINGS))?.experiment).toBe(2);
+    expect(measuredIndex([journalRecord(5, { contentHash: 'z', status: 'crash', valBpb: 0 })]).get(contentKey('z', SETTINGS))?.status).toBe('crash');
     expect(index.has(contentKey('y', SETTINGS))).toBe(false);
     expect(alreadyMeasuredMessage(records[1])).toMatch(/^already measured as exp-0002 of run nov23: val_bpb 1\.002000, discard/);
   });
