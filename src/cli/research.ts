@@ -27,7 +27,7 @@ Server: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY or a Temporal c
 
 async function main(argv: string[]): Promise<void> {
   // clean has flags of its own (parsed and checked in clean.ts).
-  if (argv[0] === 'clean') {
+  if (argv[0] === 'clean' && !argv.some((a) => a === '--help' || a === '-h')) {
     await clean(parseCleanArgs(argv.slice(1)), temporalView());
     return;
   }

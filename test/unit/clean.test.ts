@@ -9,6 +9,7 @@ import { clean, parseCleanArgs, temporalView, type CleanOptions, type RunState, 
 import { CliError } from '../../src/cli/commands.js';
 import { environmentDirOf, lockFilesIn } from '../../src/activities/trainerPython.js';
 import { makeFixtureRepo } from '../helpers/fixtureRepo.js';
+import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 
 const git = (repo: string, ...args: string[]) => execa('git', args, { cwd: repo }).then((r) => r.stdout.trim());
 
@@ -156,5 +157,44 @@ describe('research clean', () => {
   test("the server's view of an unreachable address is a bounded rejection", async () => {
     const view = temporalView(async () => new Client({ connection: await Connection.connect({ address: '127.0.0.1:1', connectTimeout: 500 }) }));
     await expect(view.states(['any'])).rejects.toThrow();
+  });
+});
+
+describe('research clean against a dev server', () => {
+  let t: TestTemporal;
+  let repo: string;
+  const live = uniqueId('live');
+  const done = uniqueId('done');
+  beforeAll(async () => {
+    [t, repo] = await Promise.all([startTestTemporal(), makeFixtureRepo()]);
+    // Runs of researchRun on a queue no worker serves: one stays running, one is terminated (ended).
+    for (const tag of [live, done]) await t.client.workflow.start('researchRun', { taskQueue: uniqueId('nobody'), workflowId: tag, args: [] });
+    await t.client.workflow.getHandle(done).terminate('ended');
+  }, 120_000);
+  afterAll(async () => {
+    await t?.client.workflow.getHandle(live).terminate('test over').catch(() => undefined);
+    await t?.close();
+    if (repo) await rm(repo, { recursive: true, force: true });
+  });
+
+  test('the server says which run is running: that one is refused or kept, the ended one cleaned', async () => {
+    const liveDir = await makeRun(repo, live);
+    const doneDir = await makeRun(repo, done);
+    const view = temporalView(async () => t.client);
+    expect(await view.states([live, done, 'never-ran'])).toEqual(new Map([[live, 'running'], [done, 'closed'], ['never-ran', 'absent']]));
+    await expect(clean({ repo, tag: live, dryRun: false, force: false, envs: false }, view, () => undefined)).rejects.toThrow(`run "${live}" is still running`);
+    const report = await clean({ repo, dryRun: false, force: false, envs: false }, view, () => undefined);
+    expect(report.skipped).toEqual([{ tag: live, reason: 'still running' }]);
+    expect(existsSync(path.join(liveDir, 'lanes', 'host-cpu0'))).toBe(true);
+    expect(existsSync(path.join(doneDir, 'lanes'))).toBe(false);
+    // Visibility lags a moment behind the start: the list of running runs is polled, bounded.
+    const deadline = Date.now() + 10_000;
+    let running: string[] = [];
+    while (!running.includes(live) && Date.now() < deadline) {
+      running = await view.running();
+      if (!running.includes(live)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(running).toContain(live);
+    expect(running).not.toContain(done);
   });
 });
