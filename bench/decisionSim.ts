@@ -6,7 +6,7 @@
  */
 import {
   DEFAULT_DECISION_CONFIG, decideKeep, estimateNoise, followUp, normalCdf, type DecisionConfig, type Measurement,
-} from '../src/workflows/keepRule.js';
+} from '../src/core/keepRule.js';
 
 /** The fixture. Effects and shifts are in units of σ, the seed noise of one run. */
 export interface Fixture {

@@ -17,7 +17,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
 import { createWorker } from '../src/createWorker.js';
-import { TASK_QUEUE } from '../src/definitions.js';
+import { TASK_QUEUE } from '../src/core/names.js';
 import { createOfflineProposer } from '../src/proposers/offline.js';
 import { startDevServer } from '../src/temporal/devServer.js';
 import { researchRun } from '../src/workflows/researchRun.js';

@@ -25,9 +25,9 @@ import { NativeConnection } from '@temporalio/worker';
 import { createWorker } from '../src/createWorker.js';
 import { execa } from 'execa';
 import { startDevServer, temporalCli } from '../src/temporal/devServer.js';
-import { steerUpdate } from '../src/definitions.js';
+import { steerUpdate } from '../src/api/messages.js';
 import { researchRun } from '../src/workflows/researchRun.js';
-import { experimentName } from '../src/definitions.js';
+import { experimentName } from '../src/core/names.js';
 import { fixtureRunInput, makeFixtureRepo } from '../test/helpers/fixtureRepo.js';
 
 export const HISTORIES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test/histories');

@@ -3,7 +3,7 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import { createActivities, type WorkerActivities } from './activities/index.js';
 import { holdLaneWith, hostName, LanePool, lanesOf } from './activities/lanes.js';
 import { endOrphanTrainers } from './activities/trainerProcess.js';
-import { leaseQueue, TASK_QUEUE, type Lane } from './definitions.js';
+import { leaseQueue, TASK_QUEUE, type Lane } from './core/names.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { createWorker } from './createWorker.js';
-import { TASK_QUEUE } from './definitions.js';
+import { TASK_QUEUE } from './core/names.js';
 import { hostName } from './activities/lanes.js';
 import { connectConfig, connectWorkerConnection } from './temporal/connection.js';
 import { ensureSearchAttributes } from './temporal/searchAttributes.js';

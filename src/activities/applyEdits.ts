@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Edit } from '../proposers/proposal.js';
+import type { Edit } from '../core/proposal.js';
 
 /** An edit that cannot be applied; its message goes back to the proposer (repair loop). */
 export class EditRejectedError extends Error {

@@ -14,7 +14,7 @@ import { harnessFileAt } from './harnessFiles.js';
 import { killGroup, killStrayTrainer, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { findExecutable, sandboxedEvaluator, sandboxStatus } from './sandbox.js';
 import type { TrainerPython } from './trainerPython.js';
-import type { TrainerSummary } from './summary.js';
+import type { TrainerSummary } from '../core/trainerSummary.js';
 
 /** The harness files the evaluator runs from: copied from the base commit, so nothing the trainer wrote is imported. */
 export const HARNESS_FILES = ['evaluate.py', 'prepare.py'] as const;

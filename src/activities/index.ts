@@ -1,4 +1,4 @@
-import type { RunConfig } from '../config/runInput.js';
+import type { RunConfig } from '../core/runInput.js';
 import type { Proposer } from '../proposers/context.js';
 import { createProposer } from '../proposers/index.js';
 import { heartbeating } from './heartbeat.js';

@@ -6,7 +6,8 @@
  */
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
-import { laneGrantedSignal, laneQueue, type Lane } from '../definitions.js';
+import { laneGrantedSignal } from '../api/messages.js';
+import { laneQueue, type Lane } from '../core/names.js';
 
 /** This host's name in lane ids: AUTORESEARCH_HOST, else the machine's host name. */
 export function hostName(): string {

@@ -4,7 +4,7 @@
  * seed, and count the lines a diff adds (their price counts against its gain). Both idempotent.
  */
 import path from 'node:path';
-import type { LanePaths } from '../definitions.js';
+import type { LanePaths } from '../core/names.js';
 import { ensureCommit, gitAt, resetWorktree } from './gitOps.js';
 import { laneWorktree, type LaneInput } from './workspace.js';
 

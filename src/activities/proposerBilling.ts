@@ -1,9 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
-import type { RunConfig } from '../config/runInput.js';
+import type { RunConfig } from '../core/runInput.js';
 import { isSpent, type Spending } from '../proposers/billing.js';
-import { type Proposer, type Usage, ZERO_USAGE } from '../proposers/context.js';
-import { addUsage } from '../proposers/cost.js';
+import type { Proposer } from '../proposers/context.js';
+import { type Usage, ZERO_USAGE } from '../core/cost.js';
+import { addUsage } from '../core/cost.js';
 import { recordHeartbeatDetails } from './heartbeat.js';
 
 /**

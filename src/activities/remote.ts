@@ -8,11 +8,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import type { RunConfig } from '../config/runInput.js';
-import {
-  describeBest, FAILURE, formatResultsRow, oneLine, RESULTS_HEADER, resultsRef, STEERING_FILE, type ExperimentRecord, type RunPaths, type SteeringNote,
-} from '../definitions.js';
-import { parseResults, type ResultRow } from '../report/parseResults.js';
+import type { RunConfig } from '../core/runInput.js';
+import { describeBest } from '../core/describe.js';
+import { FAILURE } from '../core/failures.js';
+import { formatResultsRow, RESULTS_HEADER } from '../core/resultsTsv.js';
+import { oneLine, type ExperimentRecord } from '../core/results.js';
+import { resultsRef, STEERING_FILE, type RunPaths } from '../core/names.js';
+import type { SteeringNote } from '../core/runState.js';
+import { parseResults, type ResultRow } from '../core/resultsTsv.js';
 import { clearStaleLocks, excludeFromStatus, fetchRef, gitAt, type Git } from './gitOps.js';
 import { resolveRunPaths } from './runPaths.js';
 

@@ -4,9 +4,9 @@
  * filled in here, and a later release that changes one of them does not change a running run.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { parseRunInput, pipelineOf, type RunConfig } from '../config/runInput.js';
-import { priceFor } from '../proposers/cost.js';
-import { FAILURE } from '../definitions.js';
+import { parseRunInput, pipelineOf, type RunConfig } from '../core/runInput.js';
+import { priceFor } from '../core/cost.js';
+import { FAILURE } from '../core/failures.js';
 
 export async function resolveRunConfig(input: unknown): Promise<RunConfig> {
   const parsed = parseRunInput(input);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunConfig } from '../config/runInput.js';
-import { branchOf, type LanePaths, type RunPaths } from '../definitions.js';
+import type { RunConfig } from '../core/runInput.js';
+import { branchOf, type LanePaths, type RunPaths } from '../core/names.js';
 
 /** This project's root: the default repo when the run input names none. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { TrainerConfig } from '../config/runInput.js';
+import type { TrainerConfig } from '../core/runInput.js';
 import { isSecretName } from './secrets.js';
 
 /**

@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client, type Connection, type QueryDefinition } from '@temporalio/client';
-import { parseRunInput, type RunConfig } from '../config/runInput.js';
+import { parseRunInput, type RunConfig } from '../core/runInput.js';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { webUiUrl } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/searchAttributes.js';
-import {
-  describeBest, describeBudget, describeLanes, ExperimentCount, pauseSignal, ResearchPhaseKey, ResearchTag, resultsQuery, resumeSignal, setProgramUpdate, statusQuery,
-  steerUpdate, stopSignal, TASK_QUEUE, type RunStatus, type RunSummary,
-} from '../definitions.js';
+import { describeBest, describeBudget, describeLanes } from '../core/describe.js';
+import { ExperimentCount, pauseSignal, ResearchPhaseKey, ResearchTag, resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus, type RunSummary } from '../api/messages.js';
+import { TASK_QUEUE } from '../core/names.js';
 import type { researchRun } from '../workflows/researchRun.js';
 import { renderSummary } from './watchView.js';
 import { progressKey, progressLine, REPEAT_EVERY_MS, stillLine, tick, type Ticker } from './progress.js';

@@ -4,8 +4,8 @@
  * log is, and where to look next. Pure: a function of the run's summary and its results rows.
  */
 import path from 'node:path';
-import type { RunSummary } from '../definitions.js';
-import type { ResultRow } from '../report/parseResults.js';
+import type { RunSummary } from '../api/messages.js';
+import type { ResultRow } from '../core/resultsTsv.js';
 
 const bpb = (x: number) => x.toFixed(4);
 

@@ -4,7 +4,9 @@
  * is, from the `train` activity's heartbeat. Pure functions of what runProgress.ts fetches, so the
  * wording is unit-tested without a server.
  */
-import { describeBest, experimentName, type RunStatus } from '../definitions.js';
+import { describeBest } from '../core/describe.js';
+import { experimentName } from '../core/names.js';
+import type { RunStatus } from '../api/messages.js';
 
 /**
  * How often a line is printed when nothing changes: a quiet terminal looks like a hang. 12 s, so that

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { connectClient, webUiUrl } from '../temporal/connection.js';
 import { renderSummary, runFailure } from './watchView.js';
 import { renderOutcome } from './outcome.js';
-import { parseResults } from '../report/parseResults.js';
+import { parseResults } from '../core/resultsTsv.js';
 import { CliError, formatStatus, isSummary, waitForRun, getResults, getStatus, loadRunInput, sendSignal, setProgram, startRun, steer } from './commands.js';
 import { readFile } from 'node:fs/promises';
 import { watch } from './watch.js';

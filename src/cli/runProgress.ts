@@ -8,7 +8,8 @@ import type { Client } from '@temporalio/client';
 import proto, { type temporal } from '@temporalio/proto';
 import { decodeArrayFromPayloads, decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { optionalTsToMs } from '@temporalio/common/lib/time.js';
-import { experimentId, type RunStatus } from '../definitions.js';
+import { experimentId } from '../core/names.js';
+import type { RunStatus } from '../api/messages.js';
 import type { ActivityState, MeasureSettings } from './progress.js';
 
 const { PendingActivityState } = proto.temporal.api.enums.v1; // a CommonJS module: named imports do not resolve under ESM

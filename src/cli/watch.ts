@@ -1,6 +1,7 @@
 /** `npm run research -- watch <tag>`: polls the run's queries about once a second and redraws the screen. */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { resultsQuery, statusQuery, type ExperimentRecord, type RunStatus } from '../definitions.js';
+import { resultsQuery, statusQuery, type RunStatus } from '../api/messages.js';
+import type { ExperimentRecord } from '../core/results.js';
 import type { researchRun } from '../workflows/researchRun.js';
 import { CliError } from './commands.js';
 import { renderSummary, renderWatch } from './watchView.js';

@@ -1,6 +1,8 @@
 /** The `watch` screen as a pure function of what the run reports: unit-tested without a terminal. */
 import path from 'node:path';
-import { BASELINE_CRASHED, describeBest, describeBudget, describeLanes, EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus, type RunStatus, type RunSummary } from '../definitions.js';
+import { BASELINE_CRASHED, describeBest, describeBudget, describeLanes } from '../core/describe.js';
+import { EXPERIMENT_STATUSES, type ExperimentRecord, type ExperimentStatus } from '../core/results.js';
+import type { RunStatus, RunSummary } from '../api/messages.js';
 
 export interface ViewOptions {
   /** Terminal width; longer lines are cut. */

@@ -1,8 +1,19 @@
-import type { Price, ProposerConfig } from '../config/runInput.js';
-import type { Usage } from './context.js';
-import { ProposerFatalError } from './context.js';
+import type { Price, ProposerConfig } from './runInput.js';
+
+import { ProposerFatalError } from './failures.js';
 import { DEFAULT_CLAUDE_MODEL, claudePrice, knownClaudeModels } from './models.js';
-import { PROPOSAL_JSON_SCHEMA } from './toolSchema.js';
+import { PROPOSAL_JSON_SCHEMA } from './proposal.js';
+
+/** Token usage of one proposer call; zero for the offline proposer. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  costUsd: number;
+}
+
+export const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
 
 /**
  * Money: the price of a proposer call and the worst case of one before it is made.

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import {
   DECISION_MODES, DEFAULT_CONFIRM_FROM, DEFAULT_CONFIRMATIONS, DEFAULT_DECISION_CONFIG, DEFAULT_K, DEFAULT_PRICE_PER_LINE, DEFAULT_REMEASURES,
   DEFAULT_REPEATS, DEFAULT_SIGMA_FLOOR, DEFAULT_THROUGHPUT_TOLERANCE, GREEDY_DECISION_CONFIG, type DecisionConfig,
-} from '../workflows/keepRule.js';
+} from './keepRule.js';
 
 /** Greedy mode is the original's rule exactly, so the noise knobs do not apply to it. */
 function resolve(c: DecisionConfig): DecisionConfig {

@@ -4,10 +4,10 @@
  * decision it reached on its lane), and the final compare-and-set against the best of now. The
  * rules themselves are keepRule.ts; the runs they ask for, measuring.ts. Pure.
  */
-import type { RunConfig } from '../config/runInput.js';
-import type { BestResult, ExperimentStatus } from '../definitions.js';
+import type { RunConfig } from './runInput.js';
+import type { BestResult, ExperimentStatus } from './results.js';
 import { decideKeep, estimateNoise, type BudgetKind, type Decision, type Measurement, type NoiseEstimate } from './keepRule.js';
-import type { Outcome, RunState } from './decisions.js';
+import type { Outcome, RunState } from './runState.js';
 
 /** The best's runs and model shape. */
 export interface Incumbent {

@@ -1,4 +1,4 @@
-import type { Price } from '../config/runInput.js';
+import type { Price } from './runInput.js';
 
 /**
  * What we know about each Claude model: its list price and whether it accepts a forced

@@ -59,3 +59,13 @@ export const ProposalSchema = z
   })
   .strict();
 export type Proposal = z.infer<typeof ProposalSchema>;
+
+/**
+ * The proposer tool's input schema, generated from ProposalSchema so the two cannot drift. Both APIs take
+ * a plain JSON-schema object with `type: "object"` at the top; the `$schema` key is dropped.
+ */
+export const PROPOSAL_JSON_SCHEMA: { type: 'object'; [key: string]: unknown } = (() => {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(ProposalSchema) as Record<string, unknown>;
+  if (schema.type !== 'object') throw new Error('ProposalSchema must generate an object schema');
+  return schema as { type: 'object'; [key: string]: unknown };
+})();

@@ -1,11 +1,40 @@
 /**
- * results.tsv → rows. Pure; the one place the file's text is read back.
- * Reads our files and the original autoresearch's: the five original columns, found by header name,
- * and, where present, ours: experiment_id and the keep decision's inputs (delta, sigma,
- * confirmations, steps, tokens, reason). Older files without them still parse; other columns are ignored.
+ * results.tsv: the original's five columns first; ours follow and never replace them. The one
+ * place a row is written (formatResultsRow) and read back (parseResults). The reader takes our
+ * files and the original autoresearch's: the five original columns, found by header name, and,
+ * where present, ours: experiment_id and the keep decision's inputs (delta, sigma, confirmations,
+ * steps, tokens, reason). Older files without them still parse; other columns are ignored.
  */
 import { z } from 'zod';
-import { EXPERIMENT_STATUSES, ORIGINAL_COLUMNS, type RESULTS_COLUMNS } from '../definitions.js';
+import { EXPERIMENT_STATUSES, oneLine, wasTrained, type ExperimentRecord } from './results.js';
+
+export const RESULTS_COLUMNS = [
+  'commit', 'val_bpb', 'memory_gb', 'status', 'description', 'cost_usd', 'experiment_id', 'lane', 'delta', 'sigma', 'confirmations', 'steps',
+  'tokens', 'reason',
+] as const;
+/** The columns every results.tsv has, ours and the original's. */
+export const ORIGINAL_COLUMNS = RESULTS_COLUMNS.slice(0, 5);
+export const RESULTS_HEADER = `${RESULTS_COLUMNS.join('\t')}\n`;
+
+export function formatResultsRow(r: ExperimentRecord): string {
+  const trained = wasTrained(r);
+  return [
+    r.commit || '-',
+    (trained ? r.valBpb : 0).toFixed(6),
+    (trained ? r.memoryGb : 0).toFixed(1),
+    r.status,
+    oneLine(r.description),
+    r.costUsd.toFixed(4),
+    r.experimentId,
+    r.lane ?? '-',
+    r.delta === undefined ? '-' : r.delta.toFixed(6),
+    r.sigma === undefined ? '-' : r.sigma.toFixed(6),
+    String(r.confirmations ?? 0),
+    r.steps === undefined ? '-' : String(r.steps),
+    r.tokens === undefined ? '-' : String(r.tokens),
+    oneLine(r.error ?? '').slice(0, 300),
+  ].join('\t') + '\n';
+}
 
 type Column = (typeof RESULTS_COLUMNS)[number];
 

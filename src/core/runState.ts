@@ -4,15 +4,32 @@
  * Unit-tested on their own (test/unit/decisions.test.ts).
  */
 import { rootCause } from '@temporalio/common';
-import type { RunConfig } from '../config/runInput.js';
-import { estimateMaxCallCostUsd } from '../proposers/cost.js';
-import type { Proposal } from '../proposers/proposal.js';
+import type { RunConfig } from './runInput.js';
+import { estimateMaxCallCostUsd } from './cost.js';
+import type { Proposal } from './proposal.js';
 import { noiseTotals, NO_NOISE_TOTALS, type NoiseTotals } from './keepRule.js';
 import { budgetOf, INCUMBENT_RUNS, type Incumbent, type Measured } from './keepDecision.js';
-import {
-  BASELINE_CRASHED, experimentId, experimentName, type BestResult, type ExperimentRecord, type ExperimentStatus, type ResearchPhase, type RunningExperiment, type RunPaths,
-  type SteeringNote,
-} from '../definitions.js';
+import { BASELINE_CRASHED } from './describe.js';
+import { experimentId, experimentName, type RunPaths } from './names.js';
+import type { BestResult, ExperimentRecord, ExperimentStatus } from './results.js';
+
+/** Where the run is, as the UI, `research status` and the ResearchPhase search attribute show it. */
+export type ResearchPhase = 'preparing' | 'hypothesize' | 'train' | 'idle' | 'paused' | 'done';
+
+/** A person's note for the proposer, and the first experiment whose hypothesis sees it. */
+export interface SteeringNote {
+  note: string;
+  fromExperiment: number;
+}
+
+/** An experiment in flight, as its run knows it. */
+export interface RunningExperiment {
+  experiment: number;
+  hypothesis?: string;
+  description?: string;
+  lane?: string;
+  trainingStartedAt?: string;
+}
 
 /** A proposal made ahead (pipelining), and what it cost. */
 export interface PreparedProposal {

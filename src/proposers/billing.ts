@@ -1,5 +1,5 @@
-import { type Usage, ZERO_USAGE } from './context.js';
-import { addUsage } from './cost.js';
+import { type Usage, ZERO_USAGE } from '../core/cost.js';
+import { addUsage } from '../core/cost.js';
 
 /**
  * What one propose() has spent so far, told each time it changes: `spent` is every call answered

@@ -1,9 +1,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsNonStreaming } from '@anthropic-ai/sdk/resources/messages';
-import type { ProposerConfig } from '../config/runInput.js';
-import { type Proposer, ProposerFatalError } from './context.js';
+import type { ProposerConfig } from '../core/runInput.js';
+import type { Proposer } from './context.js';
+import { ProposerFatalError } from '../core/failures.js';
 import { Bill, isSpent } from './billing.js';
-import { MAX_OUTPUT_TOKENS, modelOf, priceFor, usageWithCost, worstCaseUsage } from './cost.js';
+import { MAX_OUTPUT_TOKENS, modelOf, priceFor, usageWithCost, worstCaseUsage } from '../core/cost.js';
 import {
   type ApiInfo,
   DEFAULT_RETRY,
@@ -15,9 +16,10 @@ import {
   withRetry,
   withUsage,
 } from './llmErrors.js';
-import { claudeAcceptsForcedToolChoice } from './models.js';
+import { claudeAcceptsForcedToolChoice } from '../core/models.js';
 import { type RenderedPrompt, promptChars, renderPrompt } from './prompt.js';
-import { PROPOSAL_JSON_SCHEMA, PROPOSE_TOOL_DESCRIPTION, PROPOSE_TOOL_NAME, proposalFromReply } from './toolSchema.js';
+import { PROPOSAL_JSON_SCHEMA } from '../core/proposal.js';
+import { PROPOSE_TOOL_DESCRIPTION, PROPOSE_TOOL_NAME, proposalFromReply } from './toolSchema.js';
 
 /**
  * The Claude proposer: one Messages API call per proposal, answered through the

@@ -1,4 +1,6 @@
-import type { BestResult, ExperimentRecord, RunningExperiment } from '../definitions.js';
+import type { BestResult, ExperimentRecord } from '../core/results.js';
+import type { Usage } from '../core/cost.js';
+import type { RunningExperiment } from '../core/runState.js';
 
 /** Everything a proposer sees when it proposes the next experiment. */
 export interface ProposerContext {
@@ -23,22 +25,11 @@ export interface ProposerContext {
   /** When the previous proposal for this experiment failed to apply: why (the repair loop). */
   repairError?: string;
   /** Previous (failed) proposal for this experiment, when repairing. */
-  previousProposal?: import('./proposal.js').Proposal;
+  previousProposal?: import('../core/proposal.js').Proposal;
 }
-
-/** Token usage of one proposer call; zero for the offline proposer. */
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  costUsd: number;
-}
-
-export const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
 
 export interface ProposeResult {
-  proposal: import('./proposal.js').Proposal;
+  proposal: import('../core/proposal.js').Proposal;
   usage: Usage;
   /** Prompt size sent, for estimateMaxCallCostUsd of the next call. */
   promptChars?: number;
@@ -51,24 +42,4 @@ export interface ProposeResult {
  */
 export interface Proposer {
   propose(ctx: ProposerContext, signal?: AbortSignal, onSpending?: import('./billing.js').OnSpending): Promise<ProposeResult>;
-}
-
-/**
- * A proposer error that retrying cannot fix (bad key, bad request, model refuses the tool).
- * The hypothesize activity turns it into a non-retryable ApplicationFailure.
- */
-export class ProposerFatalError extends Error {
-  constructor(message: string, readonly type = 'ProposerFatal', readonly usage?: Usage) {
-    super(message);
-    this.name = 'ProposerFatalError';
-  }
-}
-
-/** The model returned something that does not validate as a Proposal; goes back to it for repair. */
-export class ProposalInvalidError extends Error {
-  /** A call that was answered (and billed) but gave no usable proposal still counts toward the cost. */
-  constructor(message: string, readonly usage?: Usage) {
-    super(message);
-    this.name = 'ProposalInvalidError';
-  }
 }

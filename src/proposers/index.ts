@@ -1,4 +1,4 @@
-import type { ProposerConfig } from '../config/runInput.js';
+import type { ProposerConfig } from '../core/runInput.js';
 import type { Proposer } from './context.js';
 import { createClaudeProposer } from './claude.js';
 import { createOpenAIProposer } from './openai.js';

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProposerFatalError, type Usage } from './context.js';
+import { ProposerFatalError } from '../core/failures.js';
+import type { Usage } from '../core/cost.js';
 
 /**
  * What an LLM call does when it fails, shared by the Claude and OpenAI-compatible proposers:

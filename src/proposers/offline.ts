@@ -1,8 +1,10 @@
-import type { ProposerConfig } from '../config/runInput.js';
-import type { ExperimentRecord } from '../definitions.js';
-import { type Proposer, type ProposerContext, ProposerFatalError, ZERO_USAGE } from './context.js';
+import type { ProposerConfig } from '../core/runInput.js';
+import type { ExperimentRecord } from '../core/results.js';
+import type { Proposer, ProposerContext } from './context.js';
+import { ProposerFatalError } from '../core/failures.js';
+import { ZERO_USAGE } from '../core/cost.js';
 import { type Constant, type ConstantValue, findConstants, formatLiteral } from './constants.js';
-import type { Proposal } from './proposal.js';
+import type { Proposal } from '../core/proposal.js';
 
 /**
  * The offline proposer: a mutation search over the editable files' UPPER_CASE constants. It needs

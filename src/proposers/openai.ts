@@ -1,7 +1,8 @@
-import type { ProposerConfig } from '../config/runInput.js';
-import { type Proposer, ProposerFatalError } from './context.js';
+import type { ProposerConfig } from '../core/runInput.js';
+import type { Proposer } from './context.js';
+import { ProposerFatalError } from '../core/failures.js';
 import { Bill, isSpent } from './billing.js';
-import { MAX_OUTPUT_TOKENS, priceFor, usageWithCost, worstCaseUsage } from './cost.js';
+import { MAX_OUTPUT_TOKENS, priceFor, usageWithCost, worstCaseUsage } from '../core/cost.js';
 import {
   type ApiInfo,
   DEFAULT_RETRY,
@@ -9,7 +10,8 @@ import {
   type LlmProposerOptions,
   httpFailure, networkFailure, retryAfterMs, withRetry, withUsage } from './llmErrors.js';
 import { type RenderedPrompt, promptChars, renderPrompt } from './prompt.js';
-import { PROPOSAL_JSON_SCHEMA, PROPOSE_TOOL_DESCRIPTION, PROPOSE_TOOL_NAME, proposalFromReply } from './toolSchema.js';
+import { PROPOSAL_JSON_SCHEMA } from '../core/proposal.js';
+import { PROPOSE_TOOL_DESCRIPTION, PROPOSE_TOOL_NAME, proposalFromReply } from './toolSchema.js';
 
 /**
  * The OpenAI-compatible proposer: `POST {baseUrl}/chat/completions` with the same

@@ -1,4 +1,4 @@
-import type { ExperimentRecord } from '../definitions.js';
+import type { ExperimentRecord } from '../core/results.js';
 import type { ProposerContext } from './context.js';
 import { PROPOSE_TOOL_NAME } from './toolSchema.js';
 

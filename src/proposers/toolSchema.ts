@@ -1,7 +1,6 @@
-import { z } from 'zod';
-import { describeIssues } from '../config/runInput.js';
-import { ProposalInvalidError, ProposerFatalError } from './context.js';
-import { type Proposal, ProposalSchema } from './proposal.js';
+import { describeIssues } from '../core/runInput.js';
+import { ProposalInvalidError, ProposerFatalError } from '../core/failures.js';
+import { type Proposal, ProposalSchema } from '../core/proposal.js';
 
 /** The one tool every LLM proposer offers; its input is a Proposal. */
 export const PROPOSE_TOOL_NAME = 'propose_experiment';
@@ -9,16 +8,6 @@ export const PROPOSE_TOOL_NAME = 'propose_experiment';
 export const PROPOSE_TOOL_DESCRIPTION =
   'Propose the next experiment: one idea, as exact edits to the editable files. ' +
   'Call this exactly once; it is the only way to answer.';
-
-/**
- * The tool's input schema, generated from ProposalSchema so the two cannot drift. Both APIs take
- * a plain JSON-schema object with `type: "object"` at the top; the `$schema` key is dropped.
- */
-export const PROPOSAL_JSON_SCHEMA: { type: 'object'; [key: string]: unknown } = (() => {
-  const { $schema: _dialect, ...schema } = z.toJSONSchema(ProposalSchema) as Record<string, unknown>;
-  if (schema.type !== 'object') throw new Error('ProposalSchema must generate an object schema');
-  return schema as { type: 'object'; [key: string]: unknown };
-})();
 
 /** Validates the model's tool input; a failure goes back to the model (the repair loop). */
 export function parseProposal(input: unknown): Proposal {

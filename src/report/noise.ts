@@ -2,8 +2,8 @@
  * The noise the keep decisions saw, as the report shows it: the σ behind each row, the band of
  * ±k·σ around the running best, and the keeps whose gain was within it. Pure.
  */
-import { DEFAULT_K } from '../workflows/keepRule.js';
-import type { ResultRow } from './parseResults.js';
+import { DEFAULT_K } from '../core/keepRule.js';
+import type { ResultRow } from '../core/resultsTsv.js';
 import { bestSoFarSteps, type ReportRow } from './summarize.js';
 
 /** The band's half-width in σ: the keep rule's default k. A neutral single run lands outside it about 5% of the time. */

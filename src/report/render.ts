@@ -4,7 +4,7 @@
  */
 import { NOISE_COLOUR, renderChart, STATUS_COLOUR } from './chart.js';
 import { escapeHtml, formatBpb, formatDelta } from './html.js';
-import type { ResultRow } from './parseResults.js';
+import type { ResultRow } from '../core/resultsTsv.js';
 import { BAND_K } from './noise.js';
 import { annotateRows, progressLine, summarize, type ReportRow, type ReportSummary } from './summarize.js';
 

@@ -1,7 +1,7 @@
 /** The figures the report shows, computed once from the rows. Pure. */
 import { formatBpb, formatDelta } from './html.js';
 import { isWithinNoise, sigmaPerRow } from './noise.js';
-import type { ResultRow } from './parseResults.js';
+import type { ResultRow } from '../core/resultsTsv.js';
 
 /** A row with its experiment number (0 = the first row, usually the baseline) and its context. */
 export interface ReportRow extends ResultRow {

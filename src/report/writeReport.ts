@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ChromiumMissingError, screenshotChart } from './browser.js';
-import { parseResults, ResultsParseError, type ResultRow } from './parseResults.js';
+import { parseResults, ResultsParseError, type ResultRow } from '../core/resultsTsv.js';
 import { renderReport } from './render.js';
 
 export interface ReportRequest {

@@ -1,6 +1,6 @@
 import type { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../definitions.js';
+import { SEARCH_ATTRIBUTES } from '../api/messages.js';
 
 const { IndexedValueType } = proto.temporal.api.enums.v1; // a CommonJS module: named imports do not resolve under ESM
 

@@ -5,17 +5,19 @@
  */
 import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { RunConfig } from '../config/runInput.js';
-import type { Proposal } from '../proposers/proposal.js';
-import type { Usage } from '../proposers/context.js';
-import {
-  applicationFailureOf, bestRefOf, experimentName, experimentRef, experimentTrainingSignal, FAILURE, NON_RETRYABLE, REPAIRABLE,
-  type BestResult, type ExperimentRecord, type FailureType, type Lane, type RunningExperiment,
-} from '../definitions.js';
-import { worstCaseCallUsd, type Outcome, type PreparedProposal } from './decisions.js';
-import type { Incumbent } from './keepDecision.js';
+import type { RunConfig } from '../core/runInput.js';
+import type { Proposal } from '../core/proposal.js';
+import type { Usage } from '../core/cost.js';
+import { applicationFailureOf } from '../api/failures.js';
+import { bestRefOf, experimentName, experimentRef, type Lane } from '../core/names.js';
+import { experimentTrainingSignal } from '../api/messages.js';
+import { FAILURE, NON_RETRYABLE, REPAIRABLE, type FailureType } from '../core/failures.js';
+import type { BestResult, ExperimentRecord } from '../core/results.js';
+import type { RunningExperiment } from '../core/runState.js';
+import { worstCaseCallUsd, type Outcome, type PreparedProposal } from '../core/runState.js';
+import type { Incumbent } from '../core/keepDecision.js';
 import { measure } from './measuring.js';
-import type { NoiseTotals } from './keepRule.js';
+import type { NoiseTotals } from '../core/keepRule.js';
 
 /**
  * Git and file steps retry until they succeed (a full disk for a minute, a lock): the run waits,
@@ -83,7 +85,7 @@ export type ExperimentResult = Omit<ExperimentRecord, 'experiment' | 'experiment
   /** The end of the log of a crashed experiment. */
   logTail?: string;
   /** Its runs and the keep decision they led to (absent when it did not train). */
-  measured?: import('./keepDecision.js').Measured;
+  measured?: import('../core/keepDecision.js').Measured;
 };
 
 export const BASELINE: Proposal = { hypothesis: 'baseline: the unmodified trainer', description: 'baseline', edits: [] };

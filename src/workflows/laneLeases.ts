@@ -9,7 +9,8 @@
  */
 import { CancellationScope, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { laneGrantedSignal, leaseQueue, type Lane } from '../definitions.js';
+import { laneGrantedSignal } from '../api/messages.js';
+import { leaseQueue, type Lane } from '../core/names.js';
 
 /** A lease: the lane once granted, and the experiment on it. */
 export interface HeldLane {

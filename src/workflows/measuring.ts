@@ -8,11 +8,11 @@
  */
 import type { ActivityInterfaceFor } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { TrainerSummary } from '../activities/summary.js';
+import type { TrainerSummary } from '../core/trainerSummary.js';
 import type { Evaluation } from '../activities/training.js';
-import { experimentName, experimentRef, type Lane, type LanePaths } from '../definitions.js';
-import { budgetOf, type Measured, type ModelShape } from './keepDecision.js';
-import { decideKeep, estimateNoise, followUp, mean, modelShapeChanged, type Measurement } from './keepRule.js';
+import { experimentName, experimentRef, type Lane, type LanePaths } from '../core/names.js';
+import { budgetOf, type Measured, type ModelShape } from '../core/keepDecision.js';
+import { decideKeep, estimateNoise, followUp, mean, modelShapeChanged, type Measurement } from '../core/keepRule.js';
 import type { ExperimentInput } from './experiment.js';
 
 export interface MeasureArgs {

@@ -1,9 +1,9 @@
 /** What the web UI shows of a run: its search attributes and its markdown "current details". Pure. */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import {
-  BestValBpb, describeBest, describeLanes, ExperimentCount, ResearchPhaseKey, ResearchTag, type ExperimentRecord, type RunStatus,
-} from '../definitions.js';
-import type { RunState } from './decisions.js';
+import { BestValBpb, ExperimentCount, ResearchPhaseKey, ResearchTag, type RunStatus } from '../api/messages.js';
+import { describeBest, describeLanes } from '../core/describe.js';
+import type { ExperimentRecord } from '../core/results.js';
+import type { RunState } from '../core/runState.js';
 
 /** Keeps `temporal workflow list --query "BestValBpb < 1.0"` current. */
 export function searchAttributeUpdates(tag: string, state: Pick<RunState, 'experimentsDone' | 'phase' | 'best'>): SearchAttributeUpdatePair[] {

@@ -8,19 +8,19 @@ import {
   allHandlersFinished, CancellationScope, condition, continueAsNew, executeChild, log, patched, proxyLocalActivities, setHandler,
   workflowInfo, upsertSearchAttributes, setCurrentDetails, ParentClosePolicy,
 } from '@temporalio/workflow';
-import { pipelineOf, type RunConfig, type RunInput } from '../config/runInput.js';
-import {
-  applicationFailureOf, bestRefOf, experimentId, experimentName, experimentRef, experimentTrainingSignal, isRunFatal,
-  MAX_NOTE_CHARS, MAX_NOTES, MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, NON_RETRYABLE, pauseSignal, REPAIRABLE, resultsQuery, resumeSignal,
-  setProgramUpdate, statusQuery, steerUpdate, stopSignal, type ExperimentRecord, type FailureType, type RunStatus, type RunSummary,
-} from '../definitions.js';
+import { pipelineOf, type RunConfig, type RunInput } from '../core/runInput.js';
+import { applicationFailureOf, isRunFatal } from '../api/failures.js';
+import { bestRefOf, experimentId, experimentName, experimentRef } from '../core/names.js';
+import { experimentTrainingSignal, MAX_NOTE_CHARS, MAX_NOTES, MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, pauseSignal, resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus, type RunSummary } from '../api/messages.js';
+import { NON_RETRYABLE, REPAIRABLE, type FailureType } from '../core/failures.js';
+import type { ExperimentRecord } from '../core/results.js';
 import type { Activities } from '../activities/index.js';
-import type { Usage } from '../proposers/context.js';
+import type { Usage } from '../core/cost.js';
 import {
   baselineCrashReason, breakerReason, countSpent, effectiveExperiment, failedExperiment, initialRunState, lanesToHold, mayStart, moveExperiment, nextStep, phaseOf,
   recordExperiment, shouldPrepare, startExperiment, type RunState,
-} from './decisions.js';
-import { judge, noiseOf } from './keepDecision.js';
+} from '../core/runState.js';
+import { judge, noiseOf } from '../core/keepDecision.js';
 import { EXPERIMENT_CANCELLED, experiment, proposer, steps, type CancelledExperiment, type ExperimentResult } from './experiment.js';
 import { LaneLeases } from './laneLeases.js';
 import { renderCurrentDetails, searchAttributeUpdates } from './presentation.js';

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { TrainerConfigSchema } from '../../src/config/runInput.js';
+import { TrainerConfigSchema } from '../../src/core/runInput.js';
 import { evaluate, train, type Evaluation, type TrainInput, type TrainResult } from '../../src/activities/training.js';
 import { sandboxStatus } from '../../src/activities/sandbox.js';
 import { environmentDirOf, lockFilesIn } from '../../src/activities/trainerPython.js';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { TrainerConfigSchema } from '../../src/config/runInput.js';
+import { TrainerConfigSchema } from '../../src/core/runInput.js';
 import { evaluate, type TrainResult } from '../../src/activities/training.js';
 import { killStrayTrainer, pgidFileOf } from '../../src/activities/trainerProcess.js';
 import { trainerProcesses, waitFor } from '../helpers/workerProcess.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { jest } from '@jest/globals';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { TrainerConfigSchema } from '../../src/config/runInput.js';
+import { TrainerConfigSchema } from '../../src/core/runInput.js';
 import type { TrainResult } from '../../src/activities/training.js';
 import { makeFixtureRepo } from '../helpers/fixtureRepo.js';
 

@@ -11,14 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
+import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
 import { prepareRun } from '../../src/activities/remote.js';
 import { commit, edit, laneWorktree, pythonSyntaxError, type LaneInput } from '../../src/activities/workspace.js';
 import { checkoutCommit, diffLines } from '../../src/activities/measure.js';
 import { evaluate, train, type TrainInput, type TrainResult } from '../../src/activities/training.js';
 import { harnessChanges, harnessFileAt } from '../../src/activities/harnessFiles.js';
 import { sandboxed, sandboxStatus } from '../../src/activities/sandbox.js';
-import type { LanePaths } from '../../src/definitions.js';
+import type { LanePaths } from '../../src/core/names.js';
 import { FIXTURES, fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 
 const HOSTILE = path.join(FIXTURES, 'attacks', 'hostile_trainer.py');

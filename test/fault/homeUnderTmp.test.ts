@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { TrainerConfigSchema } from '../../src/config/runInput.js';
+import { TrainerConfigSchema } from '../../src/core/runInput.js';
 import { evaluate, train, type TrainResult } from '../../src/activities/training.js';
 import { findExecutable, sandboxStatus } from '../../src/activities/sandbox.js';
 import { makeFixtureRepo, uvLaneWorktree } from '../helpers/fixtureRepo.js';

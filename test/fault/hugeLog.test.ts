@@ -1,7 +1,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { resultsQuery } from '../../src/definitions.js';
+import { resultsQuery } from '../../src/api/messages.js';
 import { TRAINER_LOG_CAP_BYTES, readTail } from '../../src/activities/trainerProcess.js';
 import { FIXTURES, fixtureRunInput, fixtureValBpb, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, runDir, withWorker } from '../helpers/run.js';

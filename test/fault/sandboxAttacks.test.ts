@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { TrainerConfigSchema } from '../../src/config/runInput.js';
+import { TrainerConfigSchema } from '../../src/core/runInput.js';
 import { evaluate, train, type TrainInput, type TrainResult } from '../../src/activities/training.js';
 import { gpuPassThrough, sandboxRefusal, sandboxStatus } from '../../src/activities/sandbox.js';
 import { redactSecrets } from '../../src/activities/secrets.js';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { resultsQuery } from '../../src/definitions.js';
+import { resultsQuery } from '../../src/api/messages.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { runDir, withWorker } from '../helpers/run.js';
 import { expectConsistentRun } from '../helpers/runInvariants.js';

@@ -1,6 +1,7 @@
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { resultsQuery, type ExperimentRecord } from '../../src/definitions.js';
-import type { ResultRow } from '../../src/report/parseResults.js';
+import { resultsQuery } from '../../src/api/messages.js';
+import type { ExperimentRecord } from '../../src/core/results.js';
+import type { ResultRow } from '../../src/core/resultsTsv.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, withWorker } from '../helpers/run.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import type { RunSummary } from '../../src/definitions.js';
-import { experimentName, type ExperimentRecord } from '../../src/definitions.js';
+import type { RunSummary } from '../../src/api/messages.js';
+import { experimentName } from '../../src/core/names.js';
+import type { ExperimentRecord } from '../../src/core/results.js';
 import { trainerProcesses } from './workerProcess.js';
 import { runDir } from './run.js';
 

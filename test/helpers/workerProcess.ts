@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Connection } from '@temporalio/client';
-import { TASK_QUEUE } from '../../src/definitions.js';
+import { TASK_QUEUE } from '../../src/core/names.js';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // temporal.api.enums.v1.TaskQueueType (numbers: @temporalio/proto is CommonJS without named ESM exports).

@@ -3,13 +3,14 @@ import { Context } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { heartbeating } from '../../src/activities/heartbeat.js';
 import { billedAcrossAttempts, earlierSpending } from '../../src/activities/proposerBilling.js';
-import { ProposerConfigSchema } from '../../src/config/runInput.js';
+import { ProposerConfigSchema } from '../../src/core/runInput.js';
 import { createClaudeProposer } from '../../src/proposers/claude.js';
-import type { ProposeResult, Proposer, Usage } from '../../src/proposers/context.js';
-import { addUsage, costOf, worstCaseUsage } from '../../src/proposers/cost.js';
+import type { ProposeResult, Proposer } from '../../src/proposers/context.js';
+import type { Usage } from '../../src/core/cost.js';
+import { addUsage, costOf, worstCaseUsage } from '../../src/core/cost.js';
 import { createOpenAIProposer } from '../../src/proposers/openai.js';
 import { promptChars, renderPrompt } from '../../src/proposers/prompt.js';
-import { claudePrice, DEFAULT_CLAUDE_MODEL } from '../../src/proposers/models.js';
+import { claudePrice, DEFAULT_CLAUDE_MODEL } from '../../src/core/models.js';
 import { FakeLlmServer, claudeToolUse, openaiToolCall } from './fakeServer.js';
 import { GOOD_PROPOSAL, SECRET_KEY, failure, sampleContext } from './fixtures.js';
 

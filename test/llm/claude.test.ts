@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
-import { ProposerConfigSchema } from '../../src/config/runInput.js';
+import { ProposerConfigSchema } from '../../src/core/runInput.js';
 import { createClaudeProposer } from '../../src/proposers/claude.js';
-import { ProposalInvalidError, ProposerFatalError } from '../../src/proposers/context.js';
-import { costOf } from '../../src/proposers/cost.js';
+import { ProposalInvalidError, ProposerFatalError } from '../../src/core/failures.js';
+import { costOf } from '../../src/core/cost.js';
 import type { LlmProposerOptions } from '../../src/proposers/llmErrors.js';
-import { DEFAULT_CLAUDE_MODEL, claudePrice } from '../../src/proposers/models.js';
-import { ProposalSchema } from '../../src/proposers/proposal.js';
+import { DEFAULT_CLAUDE_MODEL, claudePrice } from '../../src/core/models.js';
+import { ProposalSchema } from '../../src/core/proposal.js';
 import { CLAUDE_USAGE, FakeLlmServer, claudeError, claudeMessage, claudeToolUse } from './fakeServer.js';
 import { GOOD_PROPOSAL, SECRET_KEY, TRAIN_PY, failure, sampleContext } from './fixtures.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { ProposerConfigSchema } from '../../src/config/runInput.js';
-import { ProposerFatalError } from '../../src/proposers/context.js';
-import { MAX_OUTPUT_TOKENS, costOf, estimateMaxCallCostUsd, priceFor } from '../../src/proposers/cost.js';
+import { ProposerConfigSchema } from '../../src/core/runInput.js';
+import { ProposerFatalError } from '../../src/core/failures.js';
+import { MAX_OUTPUT_TOKENS, costOf, estimateMaxCallCostUsd, priceFor } from '../../src/core/cost.js';
 import { retryDelayMs } from '../../src/proposers/llmErrors.js';
-import { DEFAULT_CLAUDE_MODEL, claudeAcceptsForcedToolChoice, claudePrice, knownClaudeModels } from '../../src/proposers/models.js';
+import { DEFAULT_CLAUDE_MODEL, claudeAcceptsForcedToolChoice, claudePrice, knownClaudeModels } from '../../src/core/models.js';
 
 const config = (over: object) => ProposerConfigSchema.parse(over);
 const PRICE = { inputPerMTok: 3, outputPerMTok: 15, cacheReadPerMTok: 0.3, cacheWritePerMTok: 3.75 };

@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { resultsQuery } from '../../src/definitions.js';
+import { resultsQuery } from '../../src/api/messages.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { runDir, withWorker } from '../helpers/run.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';

@@ -1,5 +1,5 @@
 import type { ProposerContext } from '../../src/proposers/context.js';
-import type { Proposal } from '../../src/proposers/proposal.js';
+import type { Proposal } from '../../src/core/proposal.js';
 import { makeRecord as record } from '../helpers/run.js';
 
 export { record };

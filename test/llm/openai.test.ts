@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { ProposerConfigSchema } from '../../src/config/runInput.js';
-import { ProposalInvalidError, ProposerFatalError } from '../../src/proposers/context.js';
+import { ProposerConfigSchema } from '../../src/core/runInput.js';
+import { ProposalInvalidError, ProposerFatalError } from '../../src/core/failures.js';
 import { createOpenAIProposer } from '../../src/proposers/openai.js';
-import { PROPOSAL_JSON_SCHEMA } from '../../src/proposers/toolSchema.js';
+import { PROPOSAL_JSON_SCHEMA } from '../../src/core/proposal.js';
 import { FakeLlmServer, openaiError, openaiMessage, openaiToolCall } from './fakeServer.js';
 import { GOOD_PROPOSAL, TRAIN_PY, failure, sampleContext } from './fixtures.js';
 

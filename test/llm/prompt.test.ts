@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { promptChars, renderPrompt } from '../../src/proposers/prompt.js';
-import { PROPOSAL_JSON_SCHEMA } from '../../src/proposers/toolSchema.js';
+import { PROPOSAL_JSON_SCHEMA } from '../../src/core/proposal.js';
 import { GOOD_PROPOSAL, TRAIN_PY, record, sampleContext } from './fixtures.js';
 
 describe('renderPrompt', () => {

@@ -1,6 +1,6 @@
 /**
  * The run defaults as a later release might change them (test/replay/replay.test.ts bundles the
- * workflows with this module in place of src/config/defaults.ts). A run resolves its defaults once
+ * workflows with this module in place of src/core/defaults.ts). A run resolves its defaults once
  * and carries them, so saved histories must replay unchanged against these.
  */
 export const RUN_DEFAULTS = {

@@ -46,7 +46,7 @@ function bundleWithChangedDefaults(): Promise<WorkflowBundle> {
     logger: { log: silent, trace: silent, debug: silent, info: silent, warn: silent, error: console.error },
     webpackConfigHook: (config) => ({
       ...config, plugins: [...(config.plugins ?? []), new webpack.NormalModuleReplacementPlugin(/^\.\/defaults(\.js)?$/, (resource: { context: string; request: string }) => {
-        if (resource.context.endsWith(path.join('src', 'config'))) resource.request = changed;
+        if (resource.context.endsWith(path.join('src', 'core'))) resource.request = changed;
       })],
     }),
   });

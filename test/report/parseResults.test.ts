@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseResults, ResultsParseError } from '../../src/report/parseResults.js';
+import { parseResults, ResultsParseError } from '../../src/core/resultsTsv.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const HEADER = 'commit\tval_bpb\tmemory_gb\tstatus\tdescription';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseResults, type ResultRow } from '../../src/report/parseResults.js';
+import { parseResults, type ResultRow } from '../../src/core/resultsTsv.js';
 import { renderReport } from '../../src/report/render.js';
 import { annotateRows, bestSoFarSteps, summarize } from '../../src/report/summarize.js';
 import { noiseBand } from '../../src/report/noise.js';

@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import type { Browser } from 'playwright-core';
 import { BROWSER_TIMEOUT_MS, launchChromium } from '../../src/report/browser.js';
-import { parseResults } from '../../src/report/parseResults.js';
+import { parseResults } from '../../src/core/resultsTsv.js';
 import { writeReport } from '../../src/report/writeReport.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

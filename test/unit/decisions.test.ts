@@ -1,13 +1,13 @@
-import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
+import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
 import {
   baselineCrashReason, breakerReason, countSpent, effectiveExperiment, initialRunState, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
   type RunState,
-} from '../../src/workflows/decisions.js';
+} from '../../src/core/runState.js';
 import { BASELINE } from '../../src/workflows/experiment.js';
-import type { ExperimentRecord } from '../../src/definitions.js';
+import type { ExperimentRecord } from '../../src/core/results.js';
 import { makeRecord } from '../helpers/run.js';
-import { decideKeep, NO_NOISE_TOTALS, type Measurement } from '../../src/workflows/keepRule.js';
-import { judge, type Measured } from '../../src/workflows/keepDecision.js';
+import { decideKeep, NO_NOISE_TOTALS, type Measurement } from '../../src/core/keepRule.js';
+import { judge, type Measured } from '../../src/core/keepDecision.js';
 
 const config = (extra: object = {}): RunConfig => {
   const r = parseRunInput({ tag: 't', ...extra });

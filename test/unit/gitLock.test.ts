@@ -7,7 +7,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
+import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
 import { prepareRun } from '../../src/activities/remote.js';
 import { commit, prepareLane, type LaneInput } from '../../src/activities/workspace.js';
 import { clearStaleLocks, STALE_LOCK_SECONDS } from '../../src/activities/gitOps.js';

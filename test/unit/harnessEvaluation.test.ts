@@ -1,6 +1,6 @@
 /** The pure parts of harness evaluation: the evaluator's command line, its output, and the judgement. */
 import { AGREEMENT, harnessCommand, judge, parseEvaluatorOutput, type EvaluatorResult } from '../../src/activities/harnessEvaluation.js';
-import { parseSummary } from '../../src/activities/summary.js';
+import { parseSummary } from '../../src/core/trainerSummary.js';
 
 const scored = (val_bpb: number | null, causal = true): EvaluatorResult => ({
   ok: true,

@@ -1,8 +1,8 @@
-import { DecisionSchema } from '../../src/config/decisionConfig.js';
+import { DecisionSchema } from '../../src/core/decisionConfig.js';
 import {
   DEFAULT_DECISION_CONFIG as DEFAULTS, GREEDY_DECISION_CONFIG as GREEDY, addGroups, decideKeep, effectiveK, estimateNoise, followUp, lineCost,
   modelShapeChanged, normalCdf, pooledSigma, throughputOf, widenForDf, type Comparison, type DecisionConfig, type Measurement, type NoiseEstimate,
-} from '../../src/workflows/keepRule.js';
+} from '../../src/core/keepRule.js';
 import { simulate, type BenchFigures } from '../../bench/decisionSim.js';
 
 // One run: val_bpb, and 30M tokens in 300 s unless another token count is given (throughput 100k/s).

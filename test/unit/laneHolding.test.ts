@@ -1,8 +1,9 @@
-import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
+import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
 import { renderWatch } from '../../src/cli/watchView.js';
 import { formatStatus } from '../../src/cli/commands.js';
-import { describeLanes, type RunStatus } from '../../src/definitions.js';
-import { initialRunState, lanesToHold, recordExperiment, startExperiment, type RunState } from '../../src/workflows/decisions.js';
+import { describeLanes } from '../../src/core/describe.js';
+import type { RunStatus } from '../../src/api/messages.js';
+import { initialRunState, lanesToHold, recordExperiment, startExperiment, type RunState } from '../../src/core/runState.js';
 import { renderCurrentDetails } from '../../src/workflows/presentation.js';
 import { makeRecord } from '../helpers/run.js';
 

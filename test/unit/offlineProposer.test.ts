@@ -2,7 +2,7 @@ import { findConstants, formatLiteral } from '../../src/proposers/constants.js';
 import { candidates, neighbours, proposeMutation, scoreCandidate, triedSettings } from '../../src/proposers/offline.js';
 import { applyEdits } from '../../src/activities/applyEdits.js';
 import type { ProposerContext } from '../../src/proposers/context.js';
-import type { ExperimentRecord } from '../../src/definitions.js';
+import type { ExperimentRecord } from '../../src/core/results.js';
 import { makeRecord } from '../helpers/run.js';
 
 const SOURCE = `"""doc"""

@@ -1,6 +1,6 @@
 import { renderOutcome, whyDiscarded } from '../../src/cli/outcome.js';
-import type { RunSummary } from '../../src/definitions.js';
-import type { ResultRow } from '../../src/report/parseResults.js';
+import type { RunSummary } from '../../src/api/messages.js';
+import type { ResultRow } from '../../src/core/resultsTsv.js';
 
 const summary: RunSummary = {
   tag: 'demo', experiments: 4, kept: 2, costUsd: 0, branch: 'autoresearch/demo',

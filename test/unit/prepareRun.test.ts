@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
+import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
 import { keepOrRevert, prepareRun, recordResult, recordSteering, RUNS_FILE } from '../../src/activities/remote.js';
 import { commit, edit, type LaneInput } from '../../src/activities/workspace.js';
-import { experimentId, experimentRef, resultsRef } from '../../src/definitions.js';
+import { experimentId, experimentRef, resultsRef } from '../../src/core/names.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { makeRecord, runDir } from '../helpers/run.js';
 

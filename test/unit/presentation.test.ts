@@ -1,6 +1,7 @@
 import { searchAttributeFlags } from '../../src/temporal/searchAttributes.js';
-import { BestValBpb, ExperimentCount, ResearchPhaseKey, ResearchTag, type ExperimentStatus, type RunStatus } from '../../src/definitions.js';
-import { initialRunState, recordExperiment } from '../../src/workflows/decisions.js';
+import { BestValBpb, ExperimentCount, ResearchPhaseKey, ResearchTag, type RunStatus } from '../../src/api/messages.js';
+import type { ExperimentStatus } from '../../src/core/results.js';
+import { initialRunState, recordExperiment } from '../../src/core/runState.js';
 import { renderCurrentDetails, searchAttributeUpdates } from '../../src/workflows/presentation.js';
 import { makeRecord } from '../helpers/run.js';
 

@@ -2,7 +2,7 @@ import {
   activityKey, describeActivity, parseTrainerLine, progressKey, progressLine, REPEAT_EVERY_MS, runLabel, stillLine, tick, trainProgress,
   type ActivityState,
 } from '../../src/cli/progress.js';
-import type { RunStatus } from '../../src/definitions.js';
+import type { RunStatus } from '../../src/api/messages.js';
 
 const T0 = Date.parse('2026-01-01T12:00:00Z');
 const at = (s: number) => T0 + s * 1000;

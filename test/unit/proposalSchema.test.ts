@@ -5,10 +5,12 @@
  */
 import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { parseRunInput, type RunConfig } from '../../src/config/runInput.js';
-import { ProposalSchema, type Proposal } from '../../src/proposers/proposal.js';
+import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
+import { ProposalSchema, type Proposal } from '../../src/core/proposal.js';
 import { parseProposal } from '../../src/proposers/toolSchema.js';
-import { ProposalInvalidError, ZERO_USAGE, type Proposer } from '../../src/proposers/context.js';
+import { ProposalInvalidError } from '../../src/core/failures.js';
+import { ZERO_USAGE } from '../../src/core/cost.js';
+import type { Proposer } from '../../src/proposers/context.js';
 import { commit, commitMessage, hypothesizeWith, type HypothesizeInput, type LaneInput } from '../../src/activities/workspace.js';
 import { prepareRun } from '../../src/activities/remote.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { normalizePosixPath, parseRunInput, refComponentProblem } from '../../src/config/runInput.js';
+import { normalizePosixPath, parseRunInput, refComponentProblem } from '../../src/core/runInput.js';
 
 describe('parseRunInput', () => {
   test('fills the documented defaults', () => {

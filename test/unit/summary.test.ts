@@ -1,6 +1,6 @@
-import { MAX_EXTRA_METRICS, parseSummary } from '../../src/activities/summary.js';
-import { parseResults } from '../../src/report/parseResults.js';
-import { formatResultsRow, RESULTS_HEADER } from '../../src/definitions.js';
+import { MAX_EXTRA_METRICS, parseSummary } from '../../src/core/trainerSummary.js';
+import { parseResults } from '../../src/core/resultsTsv.js';
+import { formatResultsRow, RESULTS_HEADER } from '../../src/core/resultsTsv.js';
 import { makeRecord } from '../helpers/run.js';
 import { measurementOf } from '../../src/workflows/measuring.js';
 

@@ -1,5 +1,7 @@
 import { budgetLine, renderSummary, renderWatch, runFailure } from '../../src/cli/watchView.js';
-import { describeBudget, type ExperimentStatus, type RunStatus } from '../../src/definitions.js';
+import { describeBudget } from '../../src/core/describe.js';
+import type { ExperimentStatus } from '../../src/core/results.js';
+import type { RunStatus } from '../../src/api/messages.js';
 import { makeRecord } from '../helpers/run.js';
 
 const status = (over: Partial<RunStatus> = {}): RunStatus => ({

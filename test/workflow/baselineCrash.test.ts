@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createActivities } from '../../src/activities/index.js';
 import { createOfflineProposer } from '../../src/proposers/offline.js';
 import { runFailure } from '../../src/cli/watchView.js';
-import { parseResults } from '../../src/report/parseResults.js';
+import { parseResults } from '../../src/core/resultsTsv.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import proto from '@temporalio/proto';
 import { fixtureRunInput } from '../helpers/fixtureRepo.js';

@@ -1,5 +1,5 @@
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { setProgramUpdate, statusQuery, steerUpdate } from '../../src/definitions.js';
+import { setProgramUpdate, statusQuery, steerUpdate } from '../../src/api/messages.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, withWorker } from '../helpers/run.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';

@@ -5,7 +5,7 @@
  */
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
-import { pauseSignal, resultsQuery, resumeSignal, statusQuery, stopSignal } from '../../src/definitions.js';
+import { pauseSignal, resultsQuery, resumeSignal, statusQuery, stopSignal } from '../../src/api/messages.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, waitForStatus, withWorker } from '../helpers/run.js';

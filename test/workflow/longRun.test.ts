@@ -9,8 +9,9 @@ import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, withWorker } from '../helpers/run.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 import { createActivities } from '../../src/activities/index.js';
-import { ZERO_USAGE, type ProposerContext } from '../../src/proposers/context.js';
-import type { Proposal } from '../../src/proposers/proposal.js';
+import { ZERO_USAGE } from '../../src/core/cost.js';
+import type { ProposerContext } from '../../src/proposers/context.js';
+import type { Proposal } from '../../src/core/proposal.js';
 
 const EXPERIMENTS = Number(process.env.LONG_RUN_EXPERIMENTS ?? 40);
 /** The server suggests continue-as-new at this many events; a segment may add one experiment's finish. */

@@ -5,9 +5,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle }
 import { createActivities } from '../../src/activities/index.js';
 import type { ProposerContext } from '../../src/proposers/context.js';
 import { createOfflineProposer } from '../../src/proposers/offline.js';
-import {
-  MAX_NOTE_CHARS, pauseSignal, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus,
-} from '../../src/definitions.js';
+import { MAX_NOTE_CHARS, pauseSignal, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus } from '../../src/api/messages.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput } from '../helpers/fixtureRepo.js';
 import { devServerAndFixtureRepo, runDir, waitForStatus, withWorker } from '../helpers/run.js';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { WorkflowFailedError } from '@temporalio/client';
-import { parseRunInput, type RunInput } from '../../src/config/runInput.js';
+import { parseRunInput, type RunInput } from '../../src/core/runInput.js';
 import { startRun } from '../../src/cli/commands.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';

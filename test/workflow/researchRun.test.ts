@@ -5,7 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { getStatus } from '../../src/cli/commands.js';
 import { createActivities, type WorkerActivities } from '../../src/activities/index.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
-import { RESULTS_HEADER } from '../../src/definitions.js';
+import { RESULTS_HEADER } from '../../src/core/resultsTsv.js';
 import { fixtureRunInput, fixtureValBpb, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, runDir, withWorker } from '../helpers/run.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
