@@ -12,3 +12,19 @@ export function journalRecord(experiment: number, over: Partial<JournalRecord> =
     touched: ['LEARNING_RATE'], refusals: 0, baseline: false, ...over,
   };
 }
+
+/**
+ * Whether the journal section names experiment `r`: its own line (`#N …`, this run), a kept line
+ * (`- tag #N: …`), or a group that lists it (`tag #a #b-c`).
+ */
+export function namesExperiment(text: string, r: Pick<JournalRecord, 'tag' | 'experiment'>, thisRun: string): boolean {
+  return text.split('\n').some((line) => {
+    if (r.tag === thisRun && line.startsWith(`#${r.experiment} `)) return true;
+    for (const m of line.matchAll(new RegExp(`(?:^|[ ,])${r.tag.replace(/[.]/g, '\\.')}((?: #\\d+(?:-\\d+)?)+)`, 'g'))) {
+      for (const [, a, b] of m[1].matchAll(/#(\d+)(?:-(\d+))?/g)) {
+        if (r.experiment >= Number(a) && r.experiment <= Number(b ?? a)) return true;
+      }
+    }
+    return false;
+  });
+}

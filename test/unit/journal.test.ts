@@ -3,7 +3,7 @@ import {
 } from '../../src/core/journal.js';
 import { ranges, targetOf } from '../../src/core/journalGroups.js';
 import { JOURNAL_PROMPT_CHARS, renderJournal } from '../../src/core/journalPrompt.js';
-import { journalRecord, SETTINGS } from '../helpers/journalRecords.js';
+import { journalRecord, namesExperiment, SETTINGS } from '../helpers/journalRecords.js';
 
 describe('the key of "same code"', () => {
   test('the same content under other settings is other code; the data and the budget kind count', () => {
@@ -64,19 +64,6 @@ describe('a record as a file', () => {
 });
 
 describe('the journal in the prompt', () => {
-  /** Every experiment named by its number, or a group line that holds it: `tag #a-b` ranges included. */
-  function named(text: string, r: JournalRecord, thisRun = 'now'): boolean {
-    return text.split('\n').some((line) => {
-      if (r.tag === thisRun && line.startsWith(`#${r.experiment} `)) return true;
-      for (const m of line.matchAll(new RegExp(`(?:^|[ ,])${r.tag}((?: #\\d+(?:-\\d+)?)+)`, 'g'))) {
-        for (const [, a, b] of m[1].matchAll(/#(\d+)(?:-(\d+))?/g)) {
-          if (r.experiment >= Number(a) && r.experiment <= Number(b ?? a)) return true;
-        }
-      }
-      return false;
-    });
-  }
-
   test('small: this run one line each, kept changes in full, earlier discards of one code on one line with their count', () => {
     const records = [
       journalRecord(0, { tag: 'old', status: 'keep', baseline: true, description: 'baseline', valBpb: 1.1 }),
@@ -92,7 +79,7 @@ describe('the journal in the prompt', () => {
     expect(text).toContain('#1 crash · LEARNING_RATE: 0.04 -> 0.02 (NaN loss)');
     expect(text).toMatch(/- old #3: val_bpb 0\.900000 .*\n  hypothesis: warmup helps/);
     expect(text).toContain('- discard ×1, crash ×1, val_bpb 1.001000: old #1-2 · LEARNING_RATE: 0.04 -> 0.02');
-    for (const r of records) expect(named(text, r)).toBe(true);
+    for (const r of records) expect(namesExperiment(text, r, 'now')).toBe(true);
   });
 
   test('150 experiments of this run and 300 of earlier runs: every experiment named or in a named group, within the budget', () => {
@@ -105,7 +92,7 @@ describe('the journal in the prompt', () => {
     const text = renderJournal(records, { tag: 'now' });
     expect(text.length).toBeLessThanOrEqual(JOURNAL_PROMPT_CHARS);
     expect(text).toMatch(/Condensed to fit: earlier runs' \d+ discarded and crashed experiments are grouped by the constant or function/);
-    for (const r of records) expect([r.tag, r.experiment, named(text, r)]).toEqual([r.tag, r.experiment, true]);
+    for (const r of records) expect([r.tag, r.experiment, namesExperiment(text, r, 'now')]).toEqual([r.tag, r.experiment, true]);
     // The same records give the same text.
     expect(renderJournal([...records], { tag: 'now' })).toBe(text);
   });
