@@ -26,6 +26,10 @@ export interface ProposerContext {
   repairError?: string;
   /** Previous (failed) proposal for this experiment, when repairing. */
   previousProposal?: import('../core/proposal.js').Proposal;
+  /** The journal's section of the prompt: every run of the repository, within its budget (replaces the table of `recent`). */
+  journal?: string;
+  /** Whether the code these editable files make (path → content) was trained already, by this run or an earlier one. */
+  measured?: (files: Record<string, string>) => boolean;
 }
 
 export interface ProposeResult {

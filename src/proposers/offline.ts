@@ -9,7 +9,8 @@ import type { Proposal } from '../core/proposal.js';
 /**
  * The offline proposer: a mutation search over the editable files' UPPER_CASE constants. It needs
  * no key and no network. It learns from the results so far: a setting tried before is never tried
- * again, and a direction (a constant raised or lowered) that was kept is favoured, one that lost is not.
+ * again, nor code the journal has trained in any run, and a direction (a constant raised or lowered)
+ * that was kept is favoured, one that lost is not.
  */
 export function createOfflineProposer(config: ProposerConfig): Proposer {
   return {
@@ -106,7 +107,16 @@ export function candidates(ctx: ProposerContext): Candidate[] {
   return ctx.files
     .flatMap((f) => findConstants(f.path, f.content))
     .flatMap((constant) => neighbours(constant.value).map((n) => ({ constant, ...n })))
-    .filter((c) => formatLiteral(c.next) !== c.constant.literal && !done.has(`${c.constant.name}=${formatLiteral(c.next)}`));
+    .filter((c) => formatLiteral(c.next) !== c.constant.literal && !done.has(`${c.constant.name}=${formatLiteral(c.next)}`))
+    .filter((c) => !ctx.measured?.(filesAfter(ctx, c))); // the journal: code trained before, in any run, is never proposed
+}
+
+/** The editable files as the candidate would leave them. */
+function filesAfter(ctx: ProposerContext, c: Candidate): Record<string, string> {
+  const files = Object.fromEntries(ctx.files.map((f) => [f.path, f.content]));
+  const newLine = c.constant.line.replace(c.constant.literal, formatLiteral(c.next)); // as proposeMutation writes it
+  files[c.constant.file] = files[c.constant.file].replace(c.constant.line, () => newLine);
+  return files;
 }
 
 export function proposeMutation(ctx: ProposerContext, seed: number): Proposal {

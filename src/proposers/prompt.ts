@@ -79,15 +79,17 @@ function fenceFor(content: string): string {
 }
 
 function renderResults(ctx: ProposerContext): string {
+  const best = ctx.best
+    ? `Best so far: val_bpb ${ctx.best.valBpb.toFixed(6)} (experiment #${ctx.best.experiment}, commit ${ctx.best.commit}).`
+    : 'No experiment has been kept yet.';
+  // The journal (every run of the repository, within its budget) replaces the window of the latest results.
+  if (ctx.journal !== undefined) return [`# Results so far (${ctx.experimentsDone} experiments in this run)`, '', best, '', ctx.journal].join('\n');
   if (ctx.experimentsDone === 0) return '# Results so far\n\nNo experiments yet.';
   const rows = ctx.recent.map(
     (r) =>
       `| ${r.experiment} | ${r.commit || '-'} | ${hasMetric(r) ? r.valBpb.toFixed(6) : '-'} | ` +
       `${hasMetric(r) ? r.memoryGb.toFixed(1) : '-'} | ${r.status} | ${cell(r.description)} |`,
   );
-  const best = ctx.best
-    ? `Best so far: val_bpb ${ctx.best.valBpb.toFixed(6)} (experiment #${ctx.best.experiment}, commit ${ctx.best.commit}).`
-    : 'No experiment has been kept yet.';
   const omitted = ctx.experimentsDone - ctx.recent.length;
   return [
     `# Results so far (${ctx.experimentsDone} experiments)`,
