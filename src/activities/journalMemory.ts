@@ -9,16 +9,13 @@ import { renderJournal } from '../core/journalPrompt.js';
 import { experimentRef } from '../core/names.js';
 import type { Proposal } from '../core/proposal.js';
 import type { ExperimentRecord } from '../core/results.js';
-import type { Usage } from '../core/cost.js';
+import type { Usage } from '../core/usage.js';
 import { ProposalInvalidError } from '../core/failures.js';
 import { applyEdits } from './applyEdits.js';
 import { ensureCommit, gitAt } from './gitOps.js';
 import { commitFacts, contentHashOf, journalRecordOf } from './journal.js';
 import { readJournal } from './journalStore.js';
 import { resolveRunPaths } from './runPaths.js';
-
-/** The run input's memory settings (absent in a run started before them: memory on, every tag). */
-type MemoryConfig = RunConfig & { memory?: boolean; memoryFrom?: string[] };
 
 export interface Memory {
   /** The journal section of the prompt, within its budget. */
@@ -39,7 +36,7 @@ export class AlreadyMeasuredError extends ProposalInvalidError {
  * The memory of a run: the journal on its remote, with the rows of this run the run knows of
  * (`recent`) but whose records are not written yet (its remote writes trail its decisions).
  */
-export async function memoryOf(config: MemoryConfig, recent: readonly ExperimentRecord[]): Promise<Memory> {
+export async function memoryOf(config: RunConfig, recent: readonly ExperimentRecord[]): Promise<Memory> {
   const paths = resolveRunPaths(config);
   const git = gitAt(paths.repo);
   const journal = await readJournal(git, paths.remote);
@@ -53,6 +50,7 @@ export async function memoryOf(config: MemoryConfig, recent: readonly Experiment
     }
     pending.push(journalRecordOf(config, row, facts, new Date().toISOString()));
   }
+  // A run started before `memory` existed has none in its config: memory on, every tag.
   const records = recordsInMemory([...journal.records, ...pending], config);
   const index = measuredIndex(records);
   const settings = settingsOf(config.trainer);

@@ -155,6 +155,10 @@ export const RunInputSchema = z
     pauseAfterFailures: z.number().int().min(0).max(1000).default(RUN_DEFAULTS.pauseAfterFailures),
     /** Keep decisions: "greedy" (the original's rule), "noise" (the default), or an object of settings. */
     decision: DecisionSchema,
+    /** The journal's earlier runs count (the proposer sees them, their code is not trained again); false: start blind. */
+    memory: z.boolean().default(true),
+    /** Which earlier runs count, by tag (default: every tag on the remote). */
+    memoryFrom: z.array(z.string().min(1)).optional(),
   })
   .strict();
 

@@ -78,6 +78,14 @@ test('an experiment\'s record holds its commit\'s content hash, parent and what 
   // Other settings measure other things: the same code under a token budget is new.
   const tokens = await memoryOf(config(repo, repo, 'now', { trainer: { command: 'python3 train.py', evaluation: 'trainer', tokenBudget: 1000 } }), []);
   expect(() => refuseRepeat(tokens, files, again, ['train.py'])).not.toThrow();
+  // Another run sees this run's records, unless it starts blind or its memoryFrom leaves this tag out.
+  const other = (extra: Record<string, unknown>) => memoryOf(config(repo, repo, 'later', extra), []);
+  const [all, named, unnamed, blind] = await Promise.all([other({}), other({ memoryFrom: ['now'] }), other({ memoryFrom: ['elsewhere'] }), other({ memory: false })]);
+  expect(() => refuseRepeat(all, files, again, ['train.py'])).toThrow(/of run now/);
+  expect(() => refuseRepeat(named, files, again, ['train.py'])).toThrow(/of run now/);
+  expect(() => refuseRepeat(unnamed, files, again, ['train.py'])).not.toThrow();
+  expect(() => refuseRepeat(blind, files, again, ['train.py'])).not.toThrow();
+  expect(blind.section).toMatch(/Nothing measured yet/);
 }, 60_000);
 
 test('an old run\'s results.tsv is imported the first time, as far as its columns allow, and never twice', async () => {
