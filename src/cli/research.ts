@@ -7,6 +7,7 @@ import { CliError, formatStatus, isSummary, waitForRun, getResults, getStatus, l
 import { readFile } from 'node:fs/promises';
 import { watch } from './watch.js';
 import { clean, CLEAN_USAGE, parseCleanArgs, temporalView } from './clean.js';
+import { journal, JOURNAL_USAGE, parseJournalArgs } from './journal.js';
 
 const USAGE = `usage: npm run research -- <command> [args]
   start [run.json] [--tag T] [--max-experiments N] [--resume]
@@ -23,12 +24,18 @@ const USAGE = `usage: npm run research -- <command> [args]
                                                       free the disk of ended runs: lane worktrees and model files
                                                       (never the branch, refs, results or logs); --envs also old
                                                       trainer environments; --older-than e.g. 7d, 12h
+  ${JOURNAL_USAGE}
+                                                      every experiment of every run on the repository's remote
 Server: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_API_KEY or a Temporal config profile (default localhost:7233).`;
 
 async function main(argv: string[]): Promise<void> {
   // clean has flags of its own (parsed and checked in clean.ts).
   if (argv[0] === 'clean' && !argv.some((a) => a === '--help' || a === '-h')) {
     await clean(parseCleanArgs(argv.slice(1)), temporalView());
+    return;
+  }
+  if (argv[0] === 'journal') {
+    await journal(parseJournalArgs(argv.slice(1)));
     return;
   }
   const { positionals, values } = parseArgs({
