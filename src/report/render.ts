@@ -7,6 +7,8 @@ import { escapeHtml, formatBpb, formatDelta } from './html.js';
 import type { ResultRow } from '../core/resultsTsv.js';
 import { BAND_K } from './noise.js';
 import { annotateRows, progressLine, summarize, type ReportRow, type ReportSummary } from './summarize.js';
+import type { JournalRecord } from '../core/journal.js';
+import { journalSection } from './journal.js';
 
 export interface RenderOptions {
   /** The run's tag (or the file's name), shown in the title. */
@@ -17,6 +19,8 @@ export interface RenderOptions {
   steeringNotes?: { fromExperiment: number; note: string }[];
   /** σ of one run, bpb, to assume where results.tsv has none (greedy runs, the original's files). */
   sigma?: number;
+  /** The repository's journal, when the report could read it: a section on every run and the repeats refused. */
+  journal?: JournalRecord[];
 }
 
 export function renderReport(results: ResultRow[], options: RenderOptions): string {
@@ -40,6 +44,7 @@ ${renderChart(rows, summary, options.tag)}
 </figure>
 ${table(rows, options.diffLinks ?? {})}
 ${steering(options.steeringNotes ?? [])}
+${journalSection(options.journal ?? [], options.tag)}
 </main>
 </body>
 </html>

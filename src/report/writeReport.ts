@@ -5,6 +5,9 @@ import { execa } from 'execa';
 import { ChromiumMissingError, screenshotChart } from './browser.js';
 import { parseResults, ResultsParseError, type ResultRow } from '../core/resultsTsv.js';
 import { renderReport } from './render.js';
+import { gitAt } from '../activities/gitOps.js';
+import { readJournal } from '../activities/journalStore.js';
+import type { JournalRecord } from '../core/journal.js';
 
 export interface ReportRequest {
   resultsPath: string;
@@ -36,7 +39,8 @@ export async function writeReport(request: ReportRequest): Promise<WrittenReport
   const diffLinks = request.repo ? await writeDiffs(rows, request.repo, request.outDir) : {};
   const html = join(request.outDir, 'report.html');
   const steeringNotes = await readSteering(join(dirname(request.resultsPath), 'steering.tsv'));
-  await writeFile(html, renderReport(rows, { tag: request.tag, diffLinks, steeringNotes, sigma: request.sigma }));
+  const journal = request.repo ? await readJournalOf(request.repo) : undefined;
+  await writeFile(html, renderReport(rows, { tag: request.tag, diffLinks, steeringNotes, sigma: request.sigma, journal }));
 
   const written: WrittenReport = { html, diffs: Object.values(diffLinks).map((link) => join(request.outDir, link)), warnings: [] };
   const png = join(request.outDir, 'chart.png');
@@ -48,6 +52,15 @@ export async function writeReport(request: ReportRequest): Promise<WrittenReport
     written.warnings.push(`chart.png skipped: ${error.message}`);
   }
   return written;
+}
+
+/** The journal on the repository's own refs (where a one-host run writes it); none when it cannot be read. */
+async function readJournalOf(repo: string): Promise<JournalRecord[] | undefined> {
+  try {
+    return (await readJournal(gitAt(repo), repo)).records;
+  } catch {
+    return undefined;
+  }
 }
 
 /** steering.tsv (`from_experiment<TAB>note`), written by the run beside results.tsv; absent is fine. */
