@@ -48,7 +48,7 @@ export function journalRecordOf(config: RunConfig, record: ExperimentRecord, fac
     commit: record.commitFull, contentHash: facts?.contentHash ?? '', description: record.description, hypothesis: record.hypothesis,
     status: record.status, valBpb: record.valBpb, delta: record.delta, sigma: record.sigma, confirmations: record.confirmations ?? 0,
     reason: record.error ?? '', lane: record.lane ?? '', time, settings: settingsOf(config.trainer), touched: facts?.touched ?? [],
-    refusals: (record as { refusals?: number }).refusals ?? 0, baseline: facts?.unchanged ?? false,
+    refusals: record.refusals ?? 0, baseline: facts?.unchanged ?? false,
   };
 }
 

@@ -79,6 +79,8 @@ export interface RunStatus {
   lanesHeld?: number;
   /** Lanes the run has asked for and not yet been granted: it waits for a worker with a free lane. */
   lanesWaitingFor?: number;
+  /** Proposals refused before training because the journal had trained their code already. */
+  refusals?: number;
 }
 export const statusQuery = defineQuery<RunStatus>('status');
 /** The latest results (a bounded window; results.tsv has them all). */

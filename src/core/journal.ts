@@ -106,6 +106,9 @@ export function describeRecord(r: Pick<JournalRecord, 'experiment' | 'tag' | 'va
   return `${experimentName(r.experiment)} of run ${r.tag}: ${value}${r.status}`;
 }
 
+/** The mark a refused repeat's failure carries (its details' second item), so the run can count it. */
+export const ALREADY_MEASURED = 'AlreadyMeasured';
+
 /** What the proposer is told when its proposal's code has been measured already. */
 export function alreadyMeasuredMessage(earlier: JournalRecord): string {
   return `already measured as ${describeRecord(earlier)} (${earlier.description}); this exact code is not trained again. ` +

@@ -36,6 +36,8 @@ export interface ExperimentRecord {
   sigma?: number;
   /** Runs of this experiment beyond its first that the decision asked for (confirmations and re-measurements). */
   confirmations?: number;
+  /** Proposals refused for it before training because the journal had trained their code already. */
+  refusals?: number;
   /** Training steps and tokens of its latest run, as the trainer reported them. */
   steps?: number;
   tokens?: number;

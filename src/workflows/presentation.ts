@@ -25,6 +25,7 @@ export function renderCurrentDetails(status: RunStatus, recent: ExperimentRecord
     status.currentHypothesis ? `Hypothesis: ${status.currentHypothesis}` : '',
     status.best ? `${capitalize(describeBest(status.best))}` : 'No result yet',
     `Cost so far: $${status.costUsd.toFixed(4)}${status.sigma !== undefined ? ` · noise σ ${status.sigma.toFixed(6)} bpb per run` : ''}`,
+    status.refusals ? `Repeats refused: ${status.refusals} (code the journal had trained already, not trained again)` : '',
   ].filter(Boolean);
   const blocks = [lines.join('\n\n')]; // markdown: a single newline would merge these into one paragraph
   const last = recent.slice(-5);

@@ -1,6 +1,8 @@
 import { formatJournal } from '../../src/cli/journal.js';
 import { journalSection } from '../../src/report/journal.js';
 import { journalRecord } from '../helpers/journalRecords.js';
+import type { RunStatus } from '../../src/api/messages.js';
+import { renderCurrentDetails } from '../../src/workflows/presentation.js';
 
 const records = [
   journalRecord(0, { tag: 'old', status: 'keep', valBpb: 1.1, baseline: true, description: 'baseline' }),
@@ -26,4 +28,14 @@ test('the report\'s journal section: this run\'s refusals, every run, escaped', 
   expect(html).toContain('<td>new&#60;b&#62;</td>');
   expect(html).toContain('<td>1.050000 (#1)</td><td>2</td>');
   expect(journalSection([], 'old')).toBe('');
+});
+
+test('the web UI\'s current details count the refused repeats, once there are any', () => {
+  const status = (refusals?: number): RunStatus => ({
+    tag: 't', phase: 'train', running: [], paused: false, stopRequested: false, experiment: 3, experimentsDone: 3,
+    counts: { keep: 1, discard: 2, crash: 0, invalid: 0 }, timeBudgetSeconds: 300, costUsd: 0, steeringNotes: [], refusals,
+  });
+  expect(renderCurrentDetails(status(2), [])).toContain('Repeats refused: 2 (code the journal had trained already, not trained again)');
+  expect(renderCurrentDetails(status(0), [])).not.toContain('Repeats refused');
+  expect(renderCurrentDetails(status(), [])).not.toContain('Repeats refused');
 });
