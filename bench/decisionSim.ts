@@ -4,9 +4,9 @@
  * noise rule (src/workflows/keepRule.ts). Seeded, so a figure can be reproduced; the test runs it
  * at a small size (test/unit/keepRule.test.ts), `npm run bench -- decisions` at full size.
  */
-import {
-  DEFAULT_DECISION_CONFIG, decideKeep, estimateNoise, followUp, normalCdf, type DecisionConfig, type Measurement,
-} from '../src/core/keepRule.js';
+import { DEFAULT_DECISION_CONFIG, type DecisionConfig } from '../src/core/decisionConfig.js';
+import { decideKeep, followUp } from '../src/core/keepRule.js';
+import { estimateNoise, normalCdf, type Measurement } from '../src/core/noiseEstimate.js';
 
 /** The fixture. Effects and shifts are in units of σ, the seed noise of one run. */
 export interface Fixture {
@@ -187,7 +187,7 @@ function ruleNight(f: Fixture, effects: number[], rng: Rng, t: Tally, config: De
       const next = followUp(d.verdict, config);
       if (next.kind === 'pair') {
         // Back to back: one machine for both. Otherwise each run lands where it lands.
-        const machine = next.backToBack ? drawMachine(f, rng) : undefined;
+        const machine = next.remeasure ? drawMachine(f, rng) : undefined;
         candidate.push(train(f, rng, candidateValue, machine ?? drawMachine(f, rng)));
         incumbent.push(train(f, rng, trueValue, machine ?? drawMachine(f, rng)));
         t.runs += 2;

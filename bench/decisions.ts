@@ -6,7 +6,7 @@
  * a shared one whose runs are sometimes fast or slow by chance; then the best detection any rule
  * could reach at a 2% false-keep rate with n runs per proposal, for scale.
  */
-import { DEFAULT_DECISION_CONFIG, type DecisionConfig } from '../src/core/keepRule.js';
+import { DEFAULT_DECISION_CONFIG, type DecisionConfig } from '../src/core/decisionConfig.js';
 import { DEFAULT_FIXTURE, detectionCeiling, simulate, type BenchFigures, type Fixture, type RuleFigures } from './decisionSim.js';
 
 const GOAL = { falseKeeps: 0.02, detection: 0.9, runRatio: 1.3 };

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type WorkerActivities } from './activities/index.js';
+import { createActivities } from './activities/index.js';
+import type { WorkerActivities } from './api/activities.js';
 import { holdLaneWith, hostName, LanePool, lanesOf } from './activities/lanes.js';
 import { endOrphanTrainers } from './activities/trainerProcess.js';
 import { leaseQueue, TASK_QUEUE, type Lane } from './core/names.js';

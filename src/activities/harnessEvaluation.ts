@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { harnessFileAt } from './harnessFiles.js';
 import { killGroup, killStrayTrainer, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { findExecutable, sandboxedEvaluator, sandboxStatus } from './sandbox.js';
-import type { TrainerPython } from './trainerPython.js';
+import type { TrainerPython } from '../api/activities.js';
 import type { TrainerSummary } from '../core/trainerSummary.js';
 
 /** The harness files the evaluator runs from: copied from the base commit, so nothing the trainer wrote is imported. */

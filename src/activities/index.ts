@@ -1,8 +1,8 @@
+import type { WorkerActivities } from '../api/activities.js';
 import type { RunConfig } from '../core/runInput.js';
 import type { Proposer } from '../proposers/context.js';
 import { createProposer } from '../proposers/index.js';
 import { heartbeating } from './heartbeat.js';
-import type { holdLaneWith } from './lanes.js';
 import { billedAcrossAttempts } from './proposerBilling.js';
 import { keepOrRevert, prepareRun, recordResult, recordSteering } from './remote.js';
 import { resolveRunConfig } from './resolveRunConfig.js';
@@ -16,7 +16,7 @@ import { commit, edit, hypothesizeWith, prepareLane } from './workspace.js';
  * they run, so a short heartbeat timeout notices a dead worker; hypothesize's spending survives a
  * retried attempt.
  */
-export function createActivities(deps: { createProposer?: (c: RunConfig['proposer']) => Proposer } = {}) {
+export function createActivities(deps: { createProposer?: (c: RunConfig['proposer']) => Proposer } = {}): WorkerActivities {
   return {
     resolveRunConfig, // a local activity: milliseconds
     prepareRun: heartbeating(prepareRun),
@@ -33,8 +33,3 @@ export function createActivities(deps: { createProposer?: (c: RunConfig['propose
     recordSteering: heartbeating(recordSteering),
   };
 }
-
-/** What a worker is given (tests replace some of them). */
-export type WorkerActivities = ReturnType<typeof createActivities>;
-/** Every activity, the lease included: what workflows proxy. */
-export type Activities = WorkerActivities & { holdLane: ReturnType<typeof holdLaneWith> };

@@ -6,7 +6,8 @@
 import path from 'node:path';
 import type { LanePaths } from '../core/names.js';
 import { ensureCommit, gitAt, resetWorktree } from './gitOps.js';
-import { laneWorktree, type LaneInput } from './workspace.js';
+import { laneWorktree } from './workspace.js';
+import type { LaneInput } from '../api/activities.js';
 
 /** The lane's worktree at `commitFull` (fetched by `ref` when this host lacks it), clean of anything an earlier run left. */
 export async function checkoutCommit(input: { lane: LaneInput; commitFull: string; ref: string }): Promise<{ paths: LanePaths }> {

@@ -3,8 +3,7 @@ import { z } from 'zod';
 import type { RunConfig } from '../core/runInput.js';
 import { isSpent, type Spending } from '../proposers/billing.js';
 import type { Proposer } from '../proposers/context.js';
-import { type Usage, ZERO_USAGE } from '../core/cost.js';
-import { addUsage } from '../core/cost.js';
+import { type Usage, ZERO_USAGE, addUsage } from '../core/usage.js';
 import { recordHeartbeatDetails } from './heartbeat.js';
 
 /**

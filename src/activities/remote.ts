@@ -7,15 +7,15 @@ import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { KeepInput, PrepareRunInput, PrepareRunResult } from '../api/activities.js';
 import { z } from 'zod';
 import type { RunConfig } from '../core/runInput.js';
 import { describeBest } from '../core/describe.js';
 import { FAILURE } from '../core/failures.js';
-import { formatResultsRow, RESULTS_HEADER } from '../core/resultsTsv.js';
+import { formatResultsRow, RESULTS_HEADER, parseResults, type ResultRow } from '../core/resultsTsv.js';
 import { oneLine, type ExperimentRecord } from '../core/results.js';
 import { resultsRef, STEERING_FILE, type RunPaths } from '../core/names.js';
 import type { SteeringNote } from '../core/runState.js';
-import { parseResults, type ResultRow } from '../core/resultsTsv.js';
 import { clearStaleLocks, excludeFromStatus, fetchRef, gitAt, type Git } from './gitOps.js';
 import { resolveRunPaths } from './runPaths.js';
 
@@ -45,24 +45,6 @@ function parseRuns(text: string | undefined): RunRow[] {
 }
 
 const formatRun = (r: RunRow) => [r.runKey, r.start, r.firstExperiment, r.baseCommit, r.steeringRows].join('\t') + '\n';
-
-export interface PrepareRunInput {
-  config: RunConfig;
-  /**
-   * The run's identity: its workflow id and first execution's run id. The same across its retries
-   * and continue-as-new, new for a second run of the tag (even under the same workflow id). Absent:
-   * taken from the calling workflow execution, which is the same while the run's first execution calls.
-   */
-  runKey?: string;
-}
-
-export interface PrepareRunResult {
-  paths: RunPaths;
-  /** The commit the run starts from: `base` for a new tag, the branch's tip for a resumed one. */
-  baseCommit: string;
-  /** Present when this run took over an existing tag (`resume: true`): where its numbering and its baseline start. */
-  resumed?: { nextExperiment: number; baseCommit: string };
-}
 
 /**
  * Checks the repository and the trainer, and claims the run's tag on the remote: its owner in
@@ -100,7 +82,7 @@ export async function prepareRun(input: PrepareRunInput | RunConfig): Promise<Pr
     });
   }
   if (tip === undefined) await git.raw(['push', '-q', paths.remote, `${claim.baseCommit}:${branchRef}`]);
-  return { paths, baseCommit: claim.baseCommit, ...(claim.start === 'resumed' ? { resumed: { nextExperiment: claim.firstExperiment, baseCommit: claim.baseCommit } } : {}) };
+  return { paths, baseCommit: claim.baseCommit, ...(claim.start === 'resumed' ? { resumed: { nextExperiment: claim.firstExperiment } } : {}) };
 }
 
 /**
@@ -201,14 +183,6 @@ async function logNumbers(logsDir: string): Promise<number[]> {
 }
 
 const dataRows = (tsv: string | undefined) => (tsv ?? '').split('\n').slice(1).filter(Boolean).length;
-
-export interface KeepInput {
-  config: RunConfig;
-  experimentRef: string;
-  commitFull: string;
-  /** The branch's commit the run believes: the move is a compare-and-set against it. */
-  expectedBest: string;
-}
 
 /**
  * Keep: the run's branch moves to the experiment's commit. The decision is the workflow's; this

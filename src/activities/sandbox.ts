@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gitAt, worktreeTopOf } from './gitOps.js';
 import { dataCacheOf } from './trainerEnv.js';
-import type { TrainerPython } from './trainerPython.js';
+import type { TrainerPython } from '../api/activities.js';
 
 /**
  * `0` in the worker's environment runs trainers without the sandbox even where bwrap works;

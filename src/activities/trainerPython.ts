@@ -11,15 +11,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, parseCommandString } from 'execa';
+import type { TrainerPython } from '../api/activities.js';
 import { isSecretName } from './secrets.js';
 import { cacheHome } from './trainerEnv.js';
-
-export interface TrainerPython {
-  /** The environment's directory (UV_PROJECT_ENVIRONMENT). */
-  dir: string;
-  /** Its interpreter: the evaluator runs it directly. */
-  python: string;
-}
 
 /** The files that define the environment, read from the base commit. */
 export interface LockFiles {

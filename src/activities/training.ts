@@ -8,58 +8,16 @@ import { execa, parseCommandString } from 'execa';
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { TrainerConfig } from '../core/runInput.js';
 import { FAILURE } from '../core/failures.js';
-import { parseSummary, type TrainerSummary } from '../core/trainerSummary.js';
-import { harnessChanges } from './harnessFiles.js';
+import { parseSummary } from '../core/trainerSummary.js';
+import type { Evaluation, HarnessContext, TrainInput, TrainResult } from '../api/activities.js';
+import { harnessChanges, harnessFileAt } from './harnessFiles.js';
 import { evaluateOnce, evaluatorRecordOf, judge, modelFileOf } from './harnessEvaluation.js';
 import { CappedLog, killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { trainerEnv } from './trainerEnv.js';
 import { beatIntervalMs } from './heartbeat.js';
 import { findExecutable, sandboxed, sandboxRefusal, sandboxStatus, unsandboxedWarning } from './sandbox.js';
 import { redactSecrets } from './secrets.js';
-import { harnessFileAt } from './harnessFiles.js';
-import { lockFilesIn, trainerPython, usesUv, uvRunEnv, type LockFiles, type TrainerPython } from './trainerPython.js';
-
-export interface TrainInput {
-  experimentId: string;
-  trainerDir: string;
-  logFile: string;
-  trainer: TrainerConfig;
-  /** The lane it trains on, and the lane's GPU when it has one: the trainer sees only that device. */
-  lane?: string;
-  gpu?: string;
-  /** The run's base commit: the harness and every non-editable file must match it. */
-  baseCommit?: string;
-  /** The run's seed for this training run (AUTORESEARCH_SEED): each run of the same code gets its own. */
-  seed?: number;
-}
-
-/** What evaluate needs to score a trained experiment by the harness (and to check the harness again). */
-export interface HarnessContext {
-  experimentId: string;
-  trainerDir: string;
-  trainer: TrainerConfig;
-  lane?: string;
-  gpu?: string;
-  /** The worker's Python environment the trainer ran in (a `uv run` command): the evaluator runs its interpreter. */
-  python?: TrainerPython;
-  seed?: number;
-  baseCommit?: string;
-  /** Where the trainer exported its model (harness evaluation only). */
-  modelFile?: string;
-  /** Whether the trainer's sandbox hid the validation split, and why not. */
-  validation?: { hidden: true } | { hidden: false; reason: string };
-}
-
-export interface TrainResult {
-  exitCode: number | null;
-  signal?: string;
-  timedOut: boolean;
-  seconds: number;
-  logFile: string;
-  /** Set when the trainer was not run: why (a changed harness file). */
-  refused?: string;
-  harness?: HarnessContext;
-}
+import { lockFilesIn, trainerPython, usesUv, uvRunEnv, type LockFiles } from './trainerPython.js';
 
 export interface TrainProgress {
   elapsedSeconds: number;
@@ -205,8 +163,6 @@ async function lockFilesOf(input: { trainerDir: string; baseCommit?: string; tra
   return { 'pyproject.toml': pyproject, 'uv.lock': lock, ...(version !== undefined ? { '.python-version': version } : {}) };
 }
 
-/** A failed evaluation carries the end of the log, for the proposer's next attempt (on any host). */
-export type Evaluation = { ok: true; summary: TrainerSummary; warning?: string } | { ok: false; reason: string; logTail: string };
 const CRASH_LOG_TAIL_BYTES = 6_000;
 
 /** The summary block is at the end of the log: only that much is read, however much the trainer printed. */

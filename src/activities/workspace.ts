@@ -8,33 +8,16 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { CommitInput, CommitResult, EditInput, ExistingCommit, HypothesizeInput, LaneInput } from '../api/activities.js';
 import { describeIssues, type RunConfig } from '../core/runInput.js';
-import { ProposalSchema, type Proposal } from '../core/proposal.js';
-import { ProposalInvalidError, ProposerFatalError } from '../core/failures.js';
-import type { ProposeResult, Proposer } from '../proposers/context.js';
-import type { Usage } from '../core/cost.js';
-import { FAILURE } from '../core/failures.js';
-import type { BestResult, ExperimentRecord } from '../core/results.js';
+import { ProposalSchema, type Proposal, type ProposeResult } from '../core/proposal.js';
+import { ProposalInvalidError, ProposerFatalError, FAILURE } from '../core/failures.js';
+import type { Proposer } from '../proposers/context.js';
+import type { Usage } from '../core/usage.js';
 import type { LanePaths } from '../core/names.js';
-import type { RunningExperiment } from '../core/runState.js';
 import { applyEdits, EditRejectedError } from './applyEdits.js';
 import { clearStaleLocks, ensureCommit, excludeFromStatus, experimentCommitAtHead, fetchRef, gitAt, hasCommit, resetWorktree, TRAILER } from './gitOps.js';
 import { resolveLanePaths, resolveRunPaths } from './runPaths.js';
-
-/** Which lane, and the best commit it works from (with a ref on the remote that holds it). */
-export interface LaneInput {
-  config: RunConfig;
-  laneId: string;
-  bestCommit: string;
-  bestRef: string;
-}
-
-/** An experiment's commit found on the remote, made by a lane that has since died. */
-export interface ExistingCommit {
-  commitFull: string;
-  description: string;
-  hypothesis: string;
-}
 
 /** The lane's own worktree, made once (from the remote), with the best commit at hand. Every lane step starts here. */
 export async function laneWorktree(input: LaneInput): Promise<LanePaths> {
@@ -63,24 +46,6 @@ export async function prepareLane(input: LaneInput & { experimentRef: string }):
   const [description, ...body] = (await git.raw(['log', '-1', '--format=%B', made])).trim().split('\n');
   const hypothesis = body.filter((line) => !line.startsWith(`${TRAILER}:`)).join('\n').trim();
   return { commitFull: made, description, hypothesis };
-}
-
-export interface HypothesizeInput {
-  experiment: number;
-  config: RunConfig;
-  /** The files the proposer sees are the best commit's, read from any host's clone. */
-  bestCommit: string;
-  bestRef: string;
-  /** The direction, when replaced by update; else program.md is read from the repo. */
-  programOverride?: string;
-  recent: ExperimentRecord[];
-  experimentsDone: number;
-  best?: BestResult;
-  lastCrashLog?: string;
-  steeringNotes: string[];
-  inFlight: RunningExperiment[];
-  repairError?: string;
-  previousProposal?: Proposal;
 }
 
 export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Proposer) {
@@ -117,13 +82,6 @@ function validProposal(result: ProposeResult): Proposal {
   const parsed = ProposalSchema.safeParse(result.proposal);
   if (!parsed.success) throw new ProposalInvalidError(`the proposal is invalid: ${describeIssues(parsed.error)}`, result.usage);
   return parsed.data;
-}
-
-export interface EditInput {
-  /** Every edit starts from the best commit, which makes a retry idempotent. */
-  lane: LaneInput;
-  editable: string[];
-  proposal: Proposal;
 }
 
 /** Resets the lane's worktree to the best commit, applies the edits, and checks that the result parses. */
@@ -179,19 +137,6 @@ export function commitMessage(input: { description: string; hypothesis: string; 
   return `${clean(input.description)}\n\n${clean(input.hypothesis)}\n\n${TRAILER}: ${clean(input.experimentId)}`;
 }
 
-export interface CommitInput {
-  lane: LaneInput;
-  experimentId: string;
-  /** Where the commit goes on the remote: `refs/autoresearch/<tag>/exp-NNNN`. */
-  experimentRef: string;
-  description: string;
-  hypothesis: string;
-  /** It lost its lane before (another lane may have pushed its commit before it died; the remote is checked either way). */
-  restarted?: boolean;
-  /** Whether edit left the change in the worktree (the baseline has none). */
-  edited: boolean;
-}
-
 /**
  * One commit per experiment, pushed under its experiment ref. A retry, or another lane taking over
  * from a dead one, finds the commit already made (on the remote under the experiment's ref, or at
@@ -199,7 +144,7 @@ export interface CommitInput {
  * count: the experiment ref's number is this run's alone (prepareRun numbers a resumed run after
  * every earlier experiment), and HEAD counts only when it was made on the best commit since edit.
  */
-export async function commit(input: CommitInput): Promise<{ commit: string; commitFull: string; paths: LanePaths }> {
+export async function commit(input: CommitInput): Promise<CommitResult> {
   const paths = await laneWorktree(input.lane);
   const { config, bestCommit } = input.lane;
   const git = gitAt(paths.worktree);

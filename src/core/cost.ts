@@ -1,24 +1,12 @@
-import type { Price, ProposerConfig } from './runInput.js';
-
-import { ProposerFatalError } from './failures.js';
-import { DEFAULT_CLAUDE_MODEL, claudePrice, knownClaudeModels } from './models.js';
-import { PROPOSAL_JSON_SCHEMA } from './proposal.js';
-
-/** Token usage of one proposer call; zero for the offline proposer. */
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  costUsd: number;
-}
-
-export const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd: 0 };
-
 /**
  * Money: the price of a proposer call and the worst case of one before it is made.
  * Pure and workflow-safe, so the workflow can hold the `maxCostUsd` cap with it.
  */
+import type { Price, ProposerConfig } from './runInput.js';
+import { ProposerFatalError } from './failures.js';
+import type { Usage } from './usage.js';
+import { DEFAULT_CLAUDE_MODEL, claudePrice, knownClaudeModels } from './models.js';
+import { PROPOSAL_JSON_SCHEMA } from './proposal.js';
 
 /** Output cap of every proposer call; also the worst case the cost cap reserves. */
 export const MAX_OUTPUT_TOKENS = 16_384;
@@ -87,15 +75,4 @@ export function worstCaseUsage(price: Price, promptChars: number): Usage {
   const inputPerMTok = Math.max(price.inputPerMTok, price.cacheWritePerMTok);
   const costUsd = (inputTokens * inputPerMTok + MAX_OUTPUT_TOKENS * price.outputPerMTok) / 1e6;
   return { inputTokens, outputTokens: MAX_OUTPUT_TOKENS, cacheReadTokens: 0, cacheWriteTokens: 0, costUsd };
-}
-
-/** Two usages summed, field by field. */
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-    costUsd: a.costUsd + b.costUsd,
-  };
 }

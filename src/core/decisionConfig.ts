@@ -1,13 +1,72 @@
 /**
- * The run input's `decision` field: how keep decisions see the noise (src/workflows/keepRule.ts,
- * docs/decisions.md). Either a mode name, `"greedy"` (the original's rule) or `"noise"` (the
+ * The keep rule's settings, their defaults, and the run input's `decision` field that sets them
+ * (the rule itself: keepRule.ts; docs/decisions.md). Either a mode name, `"greedy"` (the original's rule) or `"noise"` (the
  * defaults), or an object that sets single knobs. Always parses to a full DecisionConfig.
  */
 import { z } from 'zod';
-import {
-  DECISION_MODES, DEFAULT_CONFIRM_FROM, DEFAULT_CONFIRMATIONS, DEFAULT_DECISION_CONFIG, DEFAULT_K, DEFAULT_PRICE_PER_LINE, DEFAULT_REMEASURES,
-  DEFAULT_REPEATS, DEFAULT_SIGMA_FLOOR, DEFAULT_THROUGHPUT_TOLERANCE, GREEDY_DECISION_CONFIG, type DecisionConfig,
-} from './keepRule.js';
+
+/** `greedy`: the original's rule (keep iff strictly below the best). `noise`: the rules below. */
+export const DECISION_MODES = ['greedy', 'noise'] as const;
+export type DecisionMode = (typeof DECISION_MODES)[number];
+
+/** What the trainer's budget counts. Only a time budget lets the machine's speed move val_bpb. */
+export const BUDGET_KINDS = ['time', 'tokens'] as const;
+export type BudgetKind = (typeof BUDGET_KINDS)[number];
+
+export interface DecisionConfig {
+  mode: DecisionMode;
+  /** A gain is kept when it exceeds k standard errors of the measured difference (widened for a σ from few runs). */
+  k: number;
+  /** Gains between confirmFrom standard errors and the keep threshold earn a confirmation; smaller ones are discarded. */
+  confirmFrom: number;
+  /** Runs (each with its own seed) of the baseline and of every new best: its reference value and σ. */
+  repeats: number;
+  /** At most this many confirmations per candidate (each one more run of the candidate and of the incumbent). */
+  confirmations: number;
+  /** Under a time budget, throughput may differ from the incumbent's by this fraction before a result is suspect. */
+  throughputTolerance: number;
+  /** At most this many re-measurements (the candidate and the incumbent again, back to back) per candidate. */
+  remeasures: number;
+  /** What one net added line of the diff costs, in bpb. */
+  pricePerLine: number;
+  /** The smallest σ believed, in bpb: a trainer that ignores its seed measures σ = 0. */
+  sigmaFloor: number;
+}
+
+/** k: a neutral change passes one comparison 2.3% of the time. */
+export const DEFAULT_K = 2;
+/**
+ * A gain under 1.75 standard errors rarely clears the bar after one more run; confirming every
+ * positive gain spends 2.5x greedy's runs in the benchmark (bench/decisions.ts).
+ */
+export const DEFAULT_CONFIRM_FROM = 1.75;
+/** Three runs: the least that gives σ two degrees of freedom and the incumbent a mean worth comparing to. */
+export const DEFAULT_REPEATS = 3;
+/** A second confirmation rescues a few more real gains for few runs: few candidates get that far. */
+export const DEFAULT_CONFIRMATIONS = 2;
+export const DEFAULT_THROUGHPUT_TOLERANCE = 0.15;
+export const DEFAULT_REMEASURES = 1;
+/** 100 added lines must buy 0.001 bpb, about the size of the original's typical kept gain. */
+export const DEFAULT_PRICE_PER_LINE = 0.00001;
+/** val_bpb is printed with six decimals: nothing below that is measured. */
+export const DEFAULT_SIGMA_FLOOR = 0.000001;
+
+export const DEFAULT_DECISION_CONFIG: DecisionConfig = {
+  mode: 'noise',
+  k: DEFAULT_K,
+  confirmFrom: DEFAULT_CONFIRM_FROM,
+  repeats: DEFAULT_REPEATS,
+  confirmations: DEFAULT_CONFIRMATIONS,
+  throughputTolerance: DEFAULT_THROUGHPUT_TOLERANCE,
+  remeasures: DEFAULT_REMEASURES,
+  pricePerLine: DEFAULT_PRICE_PER_LINE,
+  sigmaFloor: DEFAULT_SIGMA_FLOOR,
+};
+
+/** The original's rule: one run each, no noise estimate, no confirmations. */
+export const GREEDY_DECISION_CONFIG: DecisionConfig = { ...DEFAULT_DECISION_CONFIG, mode: 'greedy', repeats: 1, confirmations: 0, remeasures: 0, pricePerLine: 0 };
+
+
 
 /** Greedy mode is the original's rule exactly, so the noise knobs do not apply to it. */
 function resolve(c: DecisionConfig): DecisionConfig {

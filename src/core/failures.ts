@@ -2,7 +2,7 @@
  * Failure types: what an activity raises as a non-retryable ApplicationFailure, and the errors a
  * proposer throws that become them. The failure chain itself is read by ../api/failures.ts.
  */
-import type { Usage } from './cost.js';
+import type { Usage } from './usage.js';
 
 export const FAILURE = {
   /** The run input cannot work (names the field). Ends the run. */

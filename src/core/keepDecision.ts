@@ -6,7 +6,9 @@
  */
 import type { RunConfig } from './runInput.js';
 import type { BestResult, ExperimentStatus } from './results.js';
-import { decideKeep, estimateNoise, type BudgetKind, type Decision, type Measurement, type NoiseEstimate } from './keepRule.js';
+import { decideKeep, type Decision } from './keepRule.js';
+import { estimateNoise, type Measurement, type NoiseEstimate } from './noiseEstimate.js';
+import type { BudgetKind } from './decisionConfig.js';
 import type { Outcome, RunState } from './runState.js';
 
 /** The best's runs and model shape. */

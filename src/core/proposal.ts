@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Usage } from './usage.js';
 
 /**
  * Text with no control character outside `allowed`. A NUL cannot pass to git (the commit message),
@@ -59,6 +60,14 @@ export const ProposalSchema = z
   })
   .strict();
 export type Proposal = z.infer<typeof ProposalSchema>;
+
+/** A proposal and what it cost: what every proposer returns, and the hypothesize activity too. */
+export interface ProposeResult {
+  proposal: Proposal;
+  usage: Usage;
+  /** Prompt size sent, for estimateMaxCallCostUsd of the next call. */
+  promptChars?: number;
+}
 
 /**
  * The proposer tool's input schema, generated from ProposalSchema so the two cannot drift. Both APIs take

@@ -7,7 +7,7 @@ import { rootCause } from '@temporalio/common';
 import type { RunConfig } from './runInput.js';
 import { estimateMaxCallCostUsd } from './cost.js';
 import type { Proposal } from './proposal.js';
-import { noiseTotals, NO_NOISE_TOTALS, type NoiseTotals } from './keepRule.js';
+import { noiseTotals, NO_NOISE_TOTALS, type NoiseTotals } from './noiseEstimate.js';
 import { budgetOf, INCUMBENT_RUNS, type Incumbent, type Measured } from './keepDecision.js';
 import { BASELINE_CRASHED } from './describe.js';
 import { experimentId, experimentName, type RunPaths } from './names.js';

@@ -1,5 +1,4 @@
-import { type Usage, ZERO_USAGE } from '../core/cost.js';
-import { addUsage } from '../core/cost.js';
+import { type Usage, ZERO_USAGE, addUsage } from '../core/usage.js';
 
 /**
  * What one propose() has spent so far, told each time it changes: `spent` is every call answered

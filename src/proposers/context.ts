@@ -1,5 +1,5 @@
 import type { BestResult, ExperimentRecord } from '../core/results.js';
-import type { Usage } from '../core/cost.js';
+import type { ProposeResult } from '../core/proposal.js';
 import type { RunningExperiment } from '../core/runState.js';
 
 /** Everything a proposer sees when it proposes the next experiment. */
@@ -30,13 +30,6 @@ export interface ProposerContext {
   journal?: string;
   /** Whether the code these editable files make (path → content) was trained already, by this run or an earlier one. */
   measured?: (files: Record<string, string>) => boolean;
-}
-
-export interface ProposeResult {
-  proposal: import('../core/proposal.js').Proposal;
-  usage: Usage;
-  /** Prompt size sent, for estimateMaxCallCostUsd of the next call. */
-  promptChars?: number;
 }
 
 /**

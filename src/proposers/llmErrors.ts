@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProposerFatalError } from '../core/failures.js';
-import type { Usage } from '../core/cost.js';
+import type { Usage } from '../core/usage.js';
 
 /**
  * What an LLM call does when it fails, shared by the Claude and OpenAI-compatible proposers:

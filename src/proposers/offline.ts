@@ -2,7 +2,7 @@ import type { ProposerConfig } from '../core/runInput.js';
 import type { ExperimentRecord } from '../core/results.js';
 import type { Proposer, ProposerContext } from './context.js';
 import { ProposerFatalError } from '../core/failures.js';
-import { ZERO_USAGE } from '../core/cost.js';
+import { ZERO_USAGE } from '../core/usage.js';
 import { type Constant, type ConstantValue, findConstants, formatLiteral } from './constants.js';
 import type { Proposal } from '../core/proposal.js';
 

@@ -2,7 +2,7 @@
  * The noise the keep decisions saw, as the report shows it: the σ behind each row, the band of
  * ±k·σ around the running best, and the keeps whose gain was within it. Pure.
  */
-import { DEFAULT_K } from '../core/keepRule.js';
+import { DEFAULT_K } from '../core/decisionConfig.js';
 import type { ResultRow } from '../core/resultsTsv.js';
 import { bestSoFarSteps, type ReportRow } from './summarize.js';
 

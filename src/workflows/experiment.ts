@@ -4,20 +4,19 @@
  * revert. Its own page in the web UI shows the live phase.
  */
 import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { Activities } from '../api/activities.js';
 import type { RunConfig } from '../core/runInput.js';
 import type { Proposal } from '../core/proposal.js';
-import type { Usage } from '../core/cost.js';
+import type { Usage } from '../core/usage.js';
 import { applicationFailureOf } from '../api/failures.js';
 import { bestRefOf, experimentName, experimentRef, type Lane } from '../core/names.js';
 import { experimentTrainingSignal } from '../api/messages.js';
 import { FAILURE, NON_RETRYABLE, REPAIRABLE, type FailureType } from '../core/failures.js';
 import type { BestResult, ExperimentRecord } from '../core/results.js';
-import type { RunningExperiment } from '../core/runState.js';
-import { worstCaseCallUsd, type Outcome, type PreparedProposal } from '../core/runState.js';
+import { type RunningExperiment, worstCaseCallUsd, type Outcome, type PreparedProposal } from '../core/runState.js';
 import type { Incumbent } from '../core/keepDecision.js';
 import { measure } from './measuring.js';
-import type { NoiseTotals } from '../core/keepRule.js';
+import type { NoiseTotals } from '../core/noiseEstimate.js';
 
 /**
  * Git and file steps retry until they succeed (a full disk for a minute, a lock): the run waits,

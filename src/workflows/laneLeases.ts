@@ -8,7 +8,7 @@
  * again after.
  */
 import { CancellationScope, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { Activities } from '../api/activities.js';
 import { laneGrantedSignal } from '../api/messages.js';
 import { leaseQueue, type Lane } from '../core/names.js';
 

@@ -7,12 +7,12 @@
  * compare-and-set against the best of its own time (decisions.ts `judge`).
  */
 import type { ActivityInterfaceFor } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { Activities, Evaluation } from '../api/activities.js';
 import type { TrainerSummary } from '../core/trainerSummary.js';
-import type { Evaluation } from '../activities/training.js';
 import { experimentName, experimentRef, type Lane, type LanePaths } from '../core/names.js';
 import { budgetOf, type Measured, type ModelShape } from '../core/keepDecision.js';
-import { decideKeep, estimateNoise, followUp, mean, modelShapeChanged, type Measurement } from '../core/keepRule.js';
+import { decideKeep, followUp, modelShapeChanged } from '../core/keepRule.js';
+import { estimateNoise, mean, type Measurement } from '../core/noiseEstimate.js';
 import type { ExperimentInput } from './experiment.js';
 
 export interface MeasureArgs {

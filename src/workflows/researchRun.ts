@@ -14,8 +14,8 @@ import { bestRefOf, experimentId, experimentName, experimentRef } from '../core/
 import { experimentTrainingSignal, MAX_NOTE_CHARS, MAX_NOTES, MAX_NOTES_TOTAL_CHARS, MAX_PROGRAM_CHARS, pauseSignal, resultsQuery, resumeSignal, setProgramUpdate, statusQuery, steerUpdate, stopSignal, type RunStatus, type RunSummary } from '../api/messages.js';
 import { NON_RETRYABLE, REPAIRABLE, type FailureType } from '../core/failures.js';
 import type { ExperimentRecord } from '../core/results.js';
-import type { Activities } from '../activities/index.js';
-import type { Usage } from '../core/cost.js';
+import type { Activities } from '../api/activities.js';
+import type { Usage } from '../core/usage.js';
 import {
   baselineCrashReason, breakerReason, countSpent, effectiveExperiment, failedExperiment, initialRunState, lanesToHold, mayStart, moveExperiment, nextStep, phaseOf,
   recordExperiment, shouldPrepare, startExperiment, type RunState,

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { TrainerConfigSchema } from '../../src/core/runInput.js';
-import { evaluate, type TrainResult } from '../../src/activities/training.js';
+import { evaluate } from '../../src/activities/training.js';
+import type { TrainResult } from '../../src/api/activities.js';
 import { killStrayTrainer, pgidFileOf } from '../../src/activities/trainerProcess.js';
 import { trainerProcesses, waitFor } from '../helpers/workerProcess.js';
 

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { jest } from '@jest/globals';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { TrainerConfigSchema } from '../../src/core/runInput.js';
-import type { TrainResult } from '../../src/activities/training.js';
+import type { TrainResult } from '../../src/api/activities.js';
 import { makeFixtureRepo } from '../helpers/fixtureRepo.js';
 
 // The record of the trainer's process group is written while the trainer already runs: made slow

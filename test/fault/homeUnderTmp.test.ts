@@ -11,7 +11,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { TrainerConfigSchema } from '../../src/core/runInput.js';
-import { evaluate, train, type TrainResult } from '../../src/activities/training.js';
+import { evaluate, train } from '../../src/activities/training.js';
+import type { TrainResult } from '../../src/api/activities.js';
 import { findExecutable, sandboxStatus } from '../../src/activities/sandbox.js';
 import { makeFixtureRepo, uvLaneWorktree } from '../helpers/fixtureRepo.js';
 

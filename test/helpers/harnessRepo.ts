@@ -9,7 +9,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { TrainerConfigSchema } from '../../src/core/runInput.js';
-import { evaluate, train, type Evaluation, type TrainInput, type TrainResult } from '../../src/activities/training.js';
+import { evaluate, train } from '../../src/activities/training.js';
+import type { Evaluation, TrainInput, TrainResult } from '../../src/api/activities.js';
 import { FIXTURES } from './fixtureRepo.js';
 
 const PROJECT = path.resolve(FIXTURES, '../..');

@@ -1,7 +1,8 @@
 /** What the tests of a run repeat: a worker around a test, the run's directory, its results, a record. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createActivities, type WorkerActivities } from '../../src/activities/index.js';
+import { createActivities } from '../../src/activities/index.js';
+import type { WorkerActivities } from '../../src/api/activities.js';
 import { createWorker } from '../../src/createWorker.js';
 import { parseResults, type ResultRow } from '../../src/core/resultsTsv.js';
 import type { WorkflowHandle } from '@temporalio/client';

@@ -6,7 +6,8 @@ import {
 import { BASELINE } from '../../src/workflows/experiment.js';
 import type { ExperimentRecord } from '../../src/core/results.js';
 import { makeRecord } from '../helpers/run.js';
-import { decideKeep, NO_NOISE_TOTALS, type Measurement } from '../../src/core/keepRule.js';
+import { decideKeep } from '../../src/core/keepRule.js';
+import { NO_NOISE_TOTALS, type Measurement } from '../../src/core/noiseEstimate.js';
 import { judge, type Measured } from '../../src/core/keepDecision.js';
 
 const config = (extra: object = {}): RunConfig => {

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
 import { prepareRun } from '../../src/activities/remote.js';
-import { commit, prepareLane, type LaneInput } from '../../src/activities/workspace.js';
+import { commit, prepareLane } from '../../src/activities/workspace.js';
+import type { LaneInput } from '../../src/api/activities.js';
 import { clearStaleLocks, STALE_LOCK_SECONDS } from '../../src/activities/gitOps.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 

@@ -1,8 +1,6 @@
-import { DecisionSchema } from '../../src/core/decisionConfig.js';
-import {
-  DEFAULT_DECISION_CONFIG as DEFAULTS, GREEDY_DECISION_CONFIG as GREEDY, addGroups, decideKeep, effectiveK, estimateNoise, followUp, lineCost,
-  modelShapeChanged, normalCdf, pooledSigma, throughputOf, widenForDf, type Comparison, type DecisionConfig, type Measurement, type NoiseEstimate,
-} from '../../src/core/keepRule.js';
+import { DecisionSchema, DEFAULT_DECISION_CONFIG as DEFAULTS, GREEDY_DECISION_CONFIG as GREEDY, type DecisionConfig } from '../../src/core/decisionConfig.js';
+import { addGroups, estimateNoise, normalCdf, pooledSigma, throughputOf, widenForDf, type Measurement, type NoiseEstimate } from '../../src/core/noiseEstimate.js';
+import { decideKeep, effectiveK, followUp, lineCost, modelShapeChanged, type Comparison } from '../../src/core/keepRule.js';
 import { simulate, type BenchFigures } from '../../bench/decisionSim.js';
 
 // One run: val_bpb, and 30M tokens in 300 s unless another token count is given (throughput 100k/s).
@@ -114,8 +112,8 @@ describe('greedy mode: the original rule', () => {
 });
 
 describe('follow-up runs', () => {
-  test('confirm: one more run of each', () => expect(followUp('confirm')).toEqual({ kind: 'pair', backToBack: false, remeasure: false }));
-  test('remeasure: both, back to back', () => expect(followUp('remeasure')).toEqual({ kind: 'pair', backToBack: true, remeasure: true }));
+  test('confirm: one more run of each', () => expect(followUp('confirm')).toEqual({ kind: 'pair', remeasure: false }));
+  test('remeasure: both, back to back', () => expect(followUp('remeasure')).toEqual({ kind: 'pair', remeasure: true }));
   test('keep: the new best measured afresh', () => expect(followUp('keep')).toEqual({ kind: 'measureNewIncumbent', runs: 3 }));
   test('discard: nothing', () => expect(followUp('discard')).toEqual({ kind: 'none' }));
 });

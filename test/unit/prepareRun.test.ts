@@ -5,7 +5,8 @@ import { execa } from 'execa';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
 import { keepOrRevert, prepareRun, recordResult, recordSteering, RUNS_FILE } from '../../src/activities/remote.js';
-import { commit, edit, type LaneInput } from '../../src/activities/workspace.js';
+import { commit, edit } from '../../src/activities/workspace.js';
+import type { LaneInput } from '../../src/api/activities.js';
 import { experimentId, experimentRef, resultsRef } from '../../src/core/names.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { makeRecord, runDir } from '../helpers/run.js';
@@ -104,7 +105,7 @@ describe('running a tag again', () => {
     const before = await first.refs();
     const c = { ...first.config, resume: true };
     const prepared = await prepareRun({ config: c, runKey: 'resumed/second' });
-    expect(prepared).toMatchObject({ baseCommit: first.tip, resumed: { nextExperiment: 3, baseCommit: first.tip } });
+    expect(prepared).toMatchObject({ baseCommit: first.tip, resumed: { nextExperiment: 3 } });
     expect(await prepareRun({ config: c, runKey: 'resumed/second' })).toEqual(prepared); // its retry
     // Only the results ref moved (the new owner); the branch and every experiment ref are where they were.
     const moved = (await first.refs()).split('\n').filter((l) => !before.split('\n').includes(l));
@@ -125,7 +126,7 @@ describe('running a tag again', () => {
     const first = await firstRun('inflight');
     await commit({ lane: first.lane, experimentId: 'inflight/exp-0004', experimentRef: experimentRef('inflight', 4), description: 'killed', hypothesis: '', edited: false });
     const prepared = await prepareRun({ config: { ...first.config, resume: true }, runKey: 'inflight/second' });
-    expect(prepared.resumed).toEqual({ nextExperiment: 5, baseCommit: first.tip });
+    expect(prepared.resumed).toEqual({ nextExperiment: 5 });
   });
 
   test('a tag whose branch was deleted but whose results remain is refused, with or without resume', async () => {

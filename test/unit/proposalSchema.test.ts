@@ -9,9 +9,10 @@ import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
 import { ProposalSchema, type Proposal } from '../../src/core/proposal.js';
 import { parseProposal } from '../../src/proposers/toolSchema.js';
 import { ProposalInvalidError } from '../../src/core/failures.js';
-import { ZERO_USAGE } from '../../src/core/cost.js';
+import { ZERO_USAGE } from '../../src/core/usage.js';
 import type { Proposer } from '../../src/proposers/context.js';
-import { commit, commitMessage, hypothesizeWith, type HypothesizeInput, type LaneInput } from '../../src/activities/workspace.js';
+import { commit, commitMessage, hypothesizeWith } from '../../src/activities/workspace.js';
+import type { HypothesizeInput, LaneInput } from '../../src/api/activities.js';
 import { prepareRun } from '../../src/activities/remote.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 

@@ -1,6 +1,5 @@
 import { MAX_EXTRA_METRICS, parseSummary } from '../../src/core/trainerSummary.js';
-import { parseResults } from '../../src/core/resultsTsv.js';
-import { formatResultsRow, RESULTS_HEADER } from '../../src/core/resultsTsv.js';
+import { parseResults, formatResultsRow, RESULTS_HEADER } from '../../src/core/resultsTsv.js';
 import { makeRecord } from '../helpers/run.js';
 import { measurementOf } from '../../src/workflows/measuring.js';
 

@@ -9,7 +9,7 @@ import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, withWorker } from '../helpers/run.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 import { createActivities } from '../../src/activities/index.js';
-import { ZERO_USAGE } from '../../src/core/cost.js';
+import { ZERO_USAGE } from '../../src/core/usage.js';
 import type { ProposerContext } from '../../src/proposers/context.js';
 import type { Proposal } from '../../src/core/proposal.js';
 
