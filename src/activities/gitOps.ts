@@ -1,11 +1,16 @@
-import { appendFile, mkdir, readdir, readFile, readlink, realpath, rm, stat, unlink } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { execa } from 'execa';
+import { ApplicationFailure } from '@temporalio/activity';
+import { GitError, GitPluginError, simpleGit, type SimpleGitOptions } from 'simple-git';
+import { removeStaleLocks } from './gitLocks.js';
+
+export { STALE_LOCK_SECONDS } from './gitLocks.js';
 
 /** The git commands the activities run, in one repository or worktree. */
 export interface Git {
+  /** The worktree top or repository it runs in (gitAt's `dir`). */
+  readonly dir: string;
   /** stdout; a failing command throws with git's message (an exit code in `ok` is no failure). */
   raw(args: string[], input?: string, ok?: number[]): Promise<string>;
   show(args: string[]): Promise<string>;
@@ -15,9 +20,7 @@ export interface Git {
 }
 
 /**
- * git in `dir`, run directly: simple-git waits a fixed 50 ms after every command that prints
- * nothing (reset, add, commit, push, cat-file -e), about eight per experiment; measured here, that
- * was most of the loop's overhead. A minimal environment (no editor or pager), and a fixed identity
+ * git in `dir`, through simple-git. A minimal environment (no editor or pager), and a fixed identity
  * for the run's commits unless the worker sets one, so a machine without git config still works.
  *
  * `dir` is a worktree's top level or a repository, never a directory inside one: its git dir is
@@ -27,7 +30,40 @@ export interface Git {
  * no hooks, no pager.
  */
 export function gitAt(dir: string): Git {
-  const env = {
+  const env = gitEnv();
+  let location: string[] | undefined;
+  const raw = async (args: string[], input?: string, ok: number[] = []) => {
+    // A NUL cannot pass through exec: retrying would fail the same way.
+    if (args.some((a) => a.includes('\0'))) throw ApplicationFailure.nonRetryable(`git ${args[0]}: an argument holds a NUL byte`, 'GitArgument');
+    location ??= locationArgs(gitLocationOf(dir));
+    const git = simpleGit({ ...OPTIONS, baseDir: dir, input: () => input || NO_INPUT, errors: (error, r) => failure(error, r.exitCode, ok, r.stdErr, r.stdOut) })
+      .env(env)
+      .outputHandler(markEndOfOutput);
+    try {
+      return await git.raw([...location, ...SAFE_CONFIG, ...args]);
+    } catch (err) {
+      const message = `git ${args[0]}: ${(err as Error).message}`;
+      // simple-git refused the arguments (its unsafe-operation checks): retrying would be refused the same way.
+      if (err instanceof GitPluginError) throw ApplicationFailure.nonRetryable(message, 'GitArgument');
+      throw new Error(message);
+    }
+  };
+  return {
+    dir,
+    raw,
+    show: (args) => raw(['show', ...args]),
+    revparse: (args) => raw(['rev-parse', ...args]),
+    add: async (files) => void (await raw(['add', '--', ...files])),
+    checkIsRepo: () => raw(['rev-parse', '--is-inside-work-tree']).then((out) => out.trim() === 'true', () => false),
+  };
+}
+
+/** Config no repository may override: these run commands (fsmonitor, hooks, pager). */
+const SAFE_CONFIG = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat'];
+
+/** The whole environment git runs with (nothing else of the worker's is passed on). */
+function gitEnv(): Record<string, string> {
+  return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     LANG: 'C.UTF-8',
@@ -40,26 +76,50 @@ export function gitAt(dir: string): Git {
     GIT_COMMITTER_NAME: process.env.GIT_COMMITTER_NAME ?? 'autoresearch',
     GIT_COMMITTER_EMAIL: process.env.GIT_COMMITTER_EMAIL ?? 'autoresearch@localhost',
   };
-  let location: string[] | undefined;
-  const raw = async (args: string[], input?: string, ok: number[] = []) => {
-    // A NUL cannot pass through exec: retrying would fail the same way.
-    if (args.some((a) => a.includes('\0'))) throw ApplicationFailure.nonRetryable(`git ${args[0]}: an argument holds a NUL byte`, 'GitArgument');
-    location ??= locationArgs(gitLocationOf(dir));
-    const r = await execa('git', [...location, ...SAFE_CONFIG, ...args], { cwd: dir, env, extendEnv: false, input, stripFinalNewline: false, reject: false });
-    if (r.exitCode !== 0 && !ok.includes(r.exitCode ?? -1)) throw new Error(`git ${args[0]}: ${(r.stderr || r.stdout).trim() || `exit ${r.exitCode}`}`);
-    return r.stdout;
-  };
-  return {
-    raw,
-    show: (args) => raw(['show', ...args]),
-    revparse: (args) => raw(['rev-parse', ...args]),
-    add: async (files) => void (await raw(['add', '--', ...files])),
-    checkIsRepo: () => raw(['rev-parse', '--is-inside-work-tree']).then((out) => out.trim() === 'true', () => false),
-  };
 }
 
-/** Config no repository may override: these run commands (fsmonitor, hooks, pager). */
-const SAFE_CONFIG = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat'];
+/**
+ * simple-git spawns git directly (child_process.spawn, no shell) with the env given to `.env()`.
+ * Its checks of arguments and environment run in strict mode, and allow exactly what gitAt needs:
+ * - `allowUnsafeConfigPaths`: for --git-dir/--work-tree, which name the repository on every command
+ *   so that git never discovers one (the reason this category exists is a directory whose config
+ *   git would read; ours is the run's own repository or lane, never one the trainer chose);
+ * - `allowConfig`: the SAFE_CONFIG keys, which turn command-running config off;
+ * - `allowEnvironment`: the GIT_ variables of gitEnv (simple-git drops or refuses any other);
+ *   HOME too, in case the worker has none and gitEnv sets one.
+ * `completion`: a task ends on the process's `close` (all output read), never `exit` plus a wait.
+ */
+const OPTIONS: Partial<SimpleGitOptions> = {
+  strict: true,
+  unsafe: { allowUnsafeConfigPaths: true },
+  allowConfig: ['core.fsmonitor', 'core.hooksPath', 'core.pager'],
+  allowEnvironment: [...Object.keys(gitEnv()).filter((key) => key.startsWith('GIT_')), 'HOME'],
+  completion: { onClose: true, onExit: false },
+};
+
+/**
+ * stdin for a command without input, or with empty input (which simple-git would leave open):
+ * closed at once, so no git ever waits on it.
+ */
+const NO_INPUT = Buffer.alloc(0);
+
+/**
+ * simple-git waits a fixed 50 ms after a command that printed nothing (reset, add, commit, push,
+ * cat-file -e: about eight per experiment), whatever its `completion` option says, unless output
+ * was seen. An empty chunk when stdout ends (always before the process's `close`) counts as output,
+ * so no command waits; it adds no byte. Without it the result is the same, only 50 ms later.
+ */
+function markEndOfOutput(_command: string, stdout: NodeJS.ReadableStream): void {
+  stdout.once('end', () => stdout.emit('data', Buffer.alloc(0)));
+}
+
+/** A failed command's error: git's stderr (else stdout, else its exit code); none when the exit code is 0 or in `ok`. */
+function failure(error: Buffer | Error | undefined, exitCode: number, ok: number[], stderr: Buffer[], stdout: Buffer[]): Error | undefined {
+  if (error instanceof GitPluginError) return error;
+  if (exitCode === 0 || ok.includes(exitCode)) return undefined;
+  const text = (Buffer.concat(stderr).toString() || Buffer.concat(stdout).toString()).trim();
+  return new GitError(undefined, text || `exit ${exitCode}`);
+}
 
 /** A repository's git dir, and its work tree unless it is bare. */
 export interface GitLocation {
@@ -88,6 +148,17 @@ export function gitLocationOf(dir: string): GitLocation {
   }
   if (['HEAD', 'objects', 'refs'].every((name) => existsSync(path.join(top, name)))) return { gitDir: top };
   throw new Error(`${top} is neither the top level of a git worktree nor a git repository`);
+}
+
+/**
+ * The git dir that all worktrees of `dir`'s repository share (refs, objects, config, info/exclude),
+ * read as git reads it, with no git run: a linked worktree's git dir names it in its `commondir`
+ * file; any other git dir is its own.
+ */
+export function gitCommonDirOf(dir: string): string {
+  const { gitDir } = gitLocationOf(dir);
+  const pointer = path.join(gitDir, 'commondir');
+  return existsSync(pointer) ? path.resolve(gitDir, readFileSync(pointer, 'utf8').trim()) : gitDir;
 }
 
 /** The git dir a `.git` file names (resolved against the file's directory), or undefined. */
@@ -155,7 +226,7 @@ export async function experimentCommitAtHead(git: Git, experimentId: string, par
  * trainer left steers the checkout.
  */
 export async function resetWorktree(git: Git, commit: string, dir: string): Promise<void> {
-  const top = (await git.raw(['rev-parse', '--show-toplevel'])).trim();
+  const top = git.dir; // a worktree's top level (gitAt)
   for (const nested of await nestedGitPaths(top, dir)) await rm(path.join(top, nested), { recursive: true, force: true });
   await git.raw(['clean', '-ffdxq', '--', dir]);
   await git.raw(['reset', '-q', '--hard', commit]);
@@ -203,8 +274,7 @@ export async function hasCommit(git: Git, sha: string): Promise<boolean> {
 export async function excludeFromStatus(repo: string, dir: string): Promise<void> {
   const rel = path.relative(repo, dir);
   if (rel.startsWith('..') || path.isAbsolute(rel)) return;
-  const common = path.resolve(repo, (await gitAt(repo).raw(['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim());
-  const exclude = path.join(common, 'info', 'exclude');
+  const exclude = path.join(gitCommonDirOf(repo), 'info', 'exclude');
   const line = `/${rel.split(path.sep)[0]}/`;
   const current = existsSync(exclude) ? await readFile(exclude, 'utf8') : '';
   if (!current.split('\n').includes(line)) {
@@ -213,113 +283,13 @@ export async function excludeFromStatus(repo: string, dir: string): Promise<void
   }
 }
 
-/** A lock file younger than this is never cleared: a git process may have just made it. */
-export const STALE_LOCK_SECONDS = 5;
-
-/**
- * Removes the `*.lock` files a git killed mid-command (SIGKILL) left in a repository, so the next
- * git command does not fail with "File exists". A lock is removed only when it is older than
- * STALE_LOCK_SECONDS and no live git process works in the repository: for a linked worktree's own
- * locks (its index, HEAD), none in that worktree; for the shared ones (refs, packed-refs, config),
- * none in any worktree of the repository. Linux only (it reads /proc); when unsure, a lock is left.
- * Never throws. Returns the locks it removed.
- */
+/** Removes the stale git locks (removeStaleLocks) of the repository whose worktree or git dir is `dir`. Never throws. */
 export async function clearStaleLocks(dir: string): Promise<string[]> {
+  let common: string;
   try {
-    if (!existsSync('/proc/self/cwd') || !existsSync(dir)) return [];
-    const common = await real(path.resolve(dir, (await gitAt(dir).raw(['rev-parse', '--path-format=absolute', '--git-common-dir'])).trim()));
-    const candidates = await findLocks(common);
-    if (candidates.length === 0) return [];
-    // The repository's places: its common dir, the main worktree, and each linked worktree with its git dir.
-    const linked = await linkedWorktrees(common);
-    const mainTop = path.basename(common) === '.git' ? path.dirname(common) : common;
-    const everywhere = [common, mainTop, ...linked.flatMap((w) => [w.gitDir, w.top])]; // real paths, as /proc gives them
-    const gitCwds = await liveGitCwds();
-    const removed: string[] = [];
-    for (const lock of candidates) {
-      const own = linked.find((w) => isInside(lock, w.gitDir));
-      const places = own ? [own.gitDir, own.top] : everywhere;
-      if (gitCwds.some((cwd) => cwd === undefined || places.some((p) => isInside(cwd, p)))) continue;
-      const before = await stat(lock.file).catch(() => undefined);
-      // Still the same file, and still old: a lock a new git just took is never removed.
-      if (!before || before.ino !== lock.ino || Date.now() - before.mtimeMs < STALE_LOCK_SECONDS * 1000) continue;
-      await unlink(lock.file).then(() => removed.push(lock.file), () => undefined);
-    }
-    if (removed.length) warn(`removed stale git locks (no live git process held them): ${removed.join(', ')}`);
-    return removed;
+    common = gitCommonDirOf(dir);
   } catch {
     return [];
   }
-}
-
-interface LockFile { file: string; ino: number }
-
-/** Lock files older than STALE_LOCK_SECONDS: in the common dir, its refs, and each linked worktree's git dir. */
-async function findLocks(common: string): Promise<LockFile[]> {
-  const dirs = [common, ...(await subdirs(path.join(common, 'worktrees')))];
-  const files: string[] = [];
-  for (const d of dirs) files.push(...(await listFiles(d, false)));
-  files.push(...(await listFiles(path.join(common, 'refs'), true)));
-  const locks: LockFile[] = [];
-  for (const file of files.filter((f) => f.endsWith('.lock'))) {
-    const s = await stat(file).catch(() => undefined);
-    if (s?.isFile() && Date.now() - s.mtimeMs >= STALE_LOCK_SECONDS * 1000) locks.push({ file, ino: s.ino });
-  }
-  return locks;
-}
-
-async function listFiles(dir: string, recursive: boolean): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const out: string[] = [];
-  for (const e of entries) {
-    const full = path.join(dir, e.name);
-    if (e.isFile()) out.push(full);
-    else if (recursive && e.isDirectory()) out.push(...(await listFiles(full, true)));
-  }
-  return out;
-}
-
-async function subdirs(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name));
-}
-
-/** Each linked worktree: its git dir (`<common>/worktrees/<name>`) and its top (from the `gitdir` file there). */
-async function linkedWorktrees(common: string): Promise<{ gitDir: string; top: string }[]> {
-  const out: { gitDir: string; top: string }[] = [];
-  for (const gitDir of await subdirs(path.join(common, 'worktrees'))) {
-    const pointer = (await readFile(path.join(gitDir, 'gitdir'), 'utf8').catch(() => '')).trim();
-    out.push({ gitDir: await real(gitDir), top: await real(pointer ? path.dirname(path.resolve(gitDir, pointer)) : gitDir) });
-  }
-  return out;
-}
-
-/** The working directory of every live git process on this host (undefined where it cannot be read). */
-async function liveGitCwds(): Promise<(string | undefined)[]> {
-  const cwds: (string | undefined)[] = [];
-  for (const pid of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
-    const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
-    if (comm !== 'git' && !comm.startsWith('git-')) continue;
-    const state = (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).replace(/^.*\) /s, '')[0];
-    if (state === 'Z' || state === undefined) continue; // a zombie holds nothing; a process that is gone neither
-    cwds.push(await readlink(`/proc/${pid}/cwd`).catch(() => undefined));
-  }
-  return cwds;
-}
-
-async function real(p: string): Promise<string> {
-  return realpath(p).catch(() => p);
-}
-
-function isInside(file: string | { file: string }, dir: string): boolean {
-  const rel = path.relative(dir, typeof file === 'string' ? file : file.file);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
-function warn(message: string): void {
-  try {
-    Context.current().log.warn(message);
-  } catch {
-    console.warn(message); // outside an activity
-  }
+  return removeStaleLocks(common);
 }
