@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { Context } from '@temporalio/activity';
 import type { RunConfig } from '../core/runInput.js';
 import { settingsOf, touchedNames, type JournalRecord } from '../core/journal.js';
 import { experimentRef, resultsRef } from '../core/names.js';
@@ -92,6 +93,24 @@ export async function importOldResults(input: { config: RunConfig }): Promise<st
     imported.push(tag);
   }
   return imported;
+}
+
+/** The import as a run starts: a failure is logged, never the run's (the tags stay importable the next time). */
+export async function importBeforeRun(config: RunConfig): Promise<void> {
+  try {
+    const imported = await importOldResults({ config });
+    if (imported.length) log('info', `journal: imported the results.tsv of ${imported.join(', ')}`);
+  } catch (err) {
+    log('warn', `journal: could not import older runs' results.tsv (${(err as Error).message})`);
+  }
+}
+
+function log(level: 'info' | 'warn', message: string): void {
+  try {
+    Context.current().log[level](message);
+  } catch {
+    console[level](message); // outside an activity
+  }
 }
 
 async function importedRecord(git: Git, remote: string, trainer: RunConfig['trainer'], tag: string, index: number, row: ResultRow): Promise<JournalRecord> {

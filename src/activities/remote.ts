@@ -18,6 +18,7 @@ import { resultsRef, STEERING_FILE, type RunPaths } from '../core/names.js';
 import type { SteeringNote } from '../core/runState.js';
 import { clearStaleLocks, excludeFromStatus, fetchRef, gitAt, type Git } from './gitOps.js';
 import { resolveRunPaths } from './runPaths.js';
+import { appendJournal, importBeforeRun } from './journal.js';
 
 const invalidInput = (message: string) => ApplicationFailure.nonRetryable(message, FAILURE.InvalidRunInput);
 
@@ -82,6 +83,7 @@ export async function prepareRun(input: PrepareRunInput | RunConfig): Promise<Pr
     });
   }
   if (tip === undefined) await git.raw(['push', '-q', paths.remote, `${claim.baseCommit}:${branchRef}`]);
+  await importBeforeRun(config); // runs made before the journal: their results.tsv, once
   return { paths, baseCommit: claim.baseCommit, ...(claim.start === 'resumed' ? { resumed: { nextExperiment: claim.firstExperiment } } : {}) };
 }
 
@@ -199,13 +201,14 @@ export async function keepOrRevert(input: KeepInput): Promise<void> {
   await git.raw(['push', '-q', `--force-with-lease=${branchRef}:${input.expectedBest}`, paths.remote, `${input.commitFull}:${branchRef}`]);
 }
 
-/** Appends the experiment's row to results.tsv on the remote's results ref, and to this host's copy. */
+/** Appends the experiment's row to results.tsv on the remote's results ref, and to this host's copy; then its journal record. */
 export async function recordResult(input: { config: RunConfig; record: ExperimentRecord }): Promise<void> {
   await updateResults(input.config, (files) => {
     const text = files.get('results.tsv') ?? RESULTS_HEADER;
     if (text.split('\n').some((line) => line.split('\t')[6] === input.record.experimentId)) return undefined; // a retry
     return new Map([...files, ['results.tsv', text + formatResultsRow(input.record)]]);
   });
+  await appendJournal(input); // after the row: a retry finds the row there and writes the record it lacks
 }
 
 /**

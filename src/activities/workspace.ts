@@ -16,6 +16,8 @@ import type { Proposer } from '../proposers/context.js';
 import type { Usage } from '../core/usage.js';
 import type { LanePaths } from '../core/names.js';
 import { applyEdits, EditRejectedError } from './applyEdits.js';
+import { AlreadyMeasuredError, memoryOf, refuseRepeat } from './journalMemory.js';
+import { ALREADY_MEASURED } from '../core/journal.js';
 import { clearStaleLocks, ensureCommit, excludeFromStatus, experimentCommitAtHead, fetchRef, gitAt, hasCommit, resetWorktree, TRAILER } from './gitOps.js';
 import { resolveLanePaths, resolveRunPaths } from './runPaths.js';
 
@@ -58,20 +60,25 @@ export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Pr
     const program = input.programOverride ?? (existsSync(programFile) ? await readFile(programFile, 'utf8') : '(no program.md: improve val_bpb)');
     const files = await Promise.all(config.trainer.editable.map(async (p) => (
       { path: p, content: await git.show([`${input.bestCommit}:${path.posix.join(config.trainer.dir, p)}`]) })));
+    const memory = await memoryOf(config, input.recent); // the journal: every run of the repository
     try {
       const result = await createProposer(config.proposer).propose(
         { experiment: input.experiment, program, files, recent: input.recent, experimentsDone: input.experimentsDone, best: input.best,
           lastCrashLog: input.lastCrashLog, steeringNotes: input.steeringNotes, inFlight: input.inFlight, repairError: input.repairError,
-          previousProposal: input.previousProposal },
+          previousProposal: input.previousProposal, journal: memory.section, measured: (after) => memory.measuredAs(after) !== undefined },
         Context.current().cancellationSignal,
       );
-      return { ...result, proposal: validProposal(result) };
+      const proposal = validProposal(result);
+      refuseRepeat(memory, files, proposal, config.trainer.editable, result.usage); // code trained before goes back, naming it
+      return { ...result, proposal };
     } catch (err) {
       // details[0] carries the usage of a billed call, so it still counts toward the cost cap.
       const usage = (err as { usage?: Usage }).usage;
       if (err instanceof ProposerFatalError) throw ApplicationFailure.nonRetryable(err.message, err.type, usage);
       // Malformed output goes back to the workflow, which asks again with the error (repair loop).
-      if (err instanceof ProposalInvalidError) throw ApplicationFailure.nonRetryable(err.message, FAILURE.ProposalInvalid, usage);
+      if (err instanceof ProposalInvalidError) {
+        throw ApplicationFailure.nonRetryable(err.message, FAILURE.ProposalInvalid, usage, ...(err instanceof AlreadyMeasuredError ? [ALREADY_MEASURED] : []));
+      }
       throw err;
     }
   };
