@@ -5,7 +5,7 @@
  * same way for the same records; the section says what was condensed and how much, and an entry
  * that finds no room at all is still counted. Pure.
  */
-import type { JournalRecord } from './journal.js';
+import { byTime, type JournalRecord } from './journal.js';
 import { experimentLine, groupBySameCode, groupByTarget, keptItem, type Item, type MemberStyle } from './journalGroups.js';
 
 /** The section's default size: about 6,000 tokens, a fraction of a proposer call's context. */
@@ -75,7 +75,7 @@ function sectionsAt(level: Level, tag: string, mine: JournalRecord[], earlier: J
   const once = (key: string, make: () => Item[]) => memo.get(key) ?? memo.set(key, make()).get(key)!;
   const older = level.olderByTarget ? mine.slice(0, Math.max(0, mine.length - RECENT_LINES)) : [];
   const recent = mine.slice(older.length);
-  const kept = [...mine, ...earlier].filter((r) => r.status === 'keep');
+  const kept = [...mine, ...earlier].filter((r) => r.status === 'keep').sort(byTime);
   const earlierOther = earlier.filter((r) => r.status !== 'keep');
   const olderItems = once(`older ${level.olderByTarget} ${level.members}`, () => groupByTarget(older, level.members)
     .map((i) => ({ ...i, text: `${i.text} (older, condensed)` })));
