@@ -3,6 +3,7 @@ import type { RunConfig } from '../core/runInput.js';
 import type { Proposer } from '../proposers/context.js';
 import { createProposer } from '../proposers/index.js';
 import { heartbeating } from './heartbeat.js';
+import { suggestInPython } from './optimizerPython.js';
 import { billedAcrossAttempts } from './proposerBilling.js';
 import { keepOrRevert, prepareRun, recordResult, recordSteering } from './remote.js';
 import { resolveRunConfig } from './resolveRunConfig.js';
@@ -20,7 +21,7 @@ export function createActivities(deps: { createProposer?: (c: RunConfig['propose
   return {
     resolveRunConfig, // a local activity: milliseconds
     prepareRun: heartbeating(prepareRun),
-    hypothesize: heartbeating(hypothesizeWith(billedAcrossAttempts(deps.createProposer ?? createProposer))),
+    hypothesize: heartbeating(hypothesizeWith(billedAcrossAttempts(deps.createProposer ?? ((c) => createProposer(c, { suggest: suggestInPython }))))),
     prepareLane: heartbeating(prepareLane),
     edit: heartbeating(edit),
     commit: heartbeating(commit),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DecisionSchema } from './decisionConfig.js';
 import { RUN_DEFAULTS } from './defaults.js';
+import { checkOptimizerSettings, OptimizerSettingsSchema } from './optimizerSettings.js';
 
 /** Per-million-token prices in USD; overridable in the run input. */
 export const PriceSchema = z
@@ -105,7 +106,7 @@ export const TrainerConfigSchema = z
 
 export const ProposerConfigSchema = z
   .object({
-    kind: z.enum(['offline', 'claude', 'openai']).default(RUN_DEFAULTS.proposerKind),
+    kind: z.enum(['offline', 'claude', 'openai', 'optimizer']).default(RUN_DEFAULTS.proposerKind),
     /** Model name for claude/openai. */
     model: z.string().min(1).optional(),
     /** OpenAI-compatible base URL (kind openai), e.g. http://localhost:8000/v1. */
@@ -118,8 +119,11 @@ export const ProposerConfigSchema = z
     price: PriceSchema.optional(),
     /** Offline proposer's random seed. */
     seed: z.number().int().default(RUN_DEFAULTS.proposerSeed),
+    /** The optimizer (kind "optimizer"), or the hybrid's share of optimizer trials (kind "claude"/"openai"). */
+    optimizer: OptimizerSettingsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkOptimizerSettings);
 
 export const RunInputSchema = z
   .object({
@@ -147,7 +151,7 @@ export const RunInputSchema = z
     lanes: z.number().int().min(1).max(256).default(RUN_DEFAULTS.lanes),
     /** Git remote every lane shares commits through: a bare repository path or URL (default: the repo itself, one host). */
     remote: z.string().min(1).optional(),
-    /** Prepare the next proposal while a lane trains (default: on for LLM proposers, off for offline). */
+    /** Prepare the next proposal while a lane trains (default: on for LLM proposers, off for offline and optimizer). */
     pipeline: z.boolean().optional(),
     /** Continue an existing branch `autoresearch/<tag>`: rows are appended and numbering continues. Without it such a tag is refused. */
     resume: z.boolean().default(false),
@@ -186,7 +190,7 @@ export function parseRunInput(input: unknown): ParseResult {
   return r.success ? { ok: true, config: r.data } : { ok: false, error: `invalid run input: ${describeIssues(r.error)}` };
 }
 
-/** Whether the next proposal is prepared while a lane trains. */
+/** Whether the next proposal is prepared while a lane trains (not for the searches that take a second and learn from the latest result). */
 export function pipelineOf(config: RunConfig): boolean {
-  return config.pipeline ?? config.proposer.kind !== 'offline';
+  return config.pipeline ?? (config.proposer.kind !== 'offline' && config.proposer.kind !== 'optimizer');
 }

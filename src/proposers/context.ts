@@ -30,6 +30,10 @@ export interface ProposerContext {
   journal?: string;
   /** Whether the code these editable files make (path → content) was trained already, by this run or an earlier one. */
   measured?: (files: Record<string, string>) => boolean;
+  /** The journal's records in this run's memory, and this run's tag: the optimizer rebuilds its study from them. */
+  history?: { tag: string; records: readonly import('../core/journal.js').JournalRecord[] };
+  /** The hybrid: the optimizer's next suggestion, shown to the LLM, which may take it or override it. */
+  optimizerSuggestion?: string;
 }
 
 /**
