@@ -22,6 +22,8 @@ export interface Memory {
   section: string;
   /** The earliest measured record of the code these editable files make, under this run's settings. */
   measuredAs(files: Record<string, string>): JournalRecord | undefined;
+  /** The records in memory, oldest first (the optimizer rebuilds its study from them). */
+  records: JournalRecord[];
 }
 
 /** A proposal whose code was measured already: it goes back to the proposer, naming the earlier result. */
@@ -56,6 +58,7 @@ export async function memoryOf(config: RunConfig, recent: readonly ExperimentRec
   const settings = settingsOf(config.trainer);
   return {
     section: renderJournal(records, { tag: config.tag }),
+    records,
     measuredAs: (files) => index.get(contentKey(contentHashOf(Object.entries(files).map(([p, content]) => ({ path: p, content }))), settings)),
   };
 }

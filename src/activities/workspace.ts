@@ -65,7 +65,8 @@ export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Pr
       const result = await createProposer(config.proposer).propose(
         { experiment: input.experiment, program, files, recent: input.recent, experimentsDone: input.experimentsDone, best: input.best,
           lastCrashLog: input.lastCrashLog, steeringNotes: input.steeringNotes, inFlight: input.inFlight, repairError: input.repairError,
-          previousProposal: input.previousProposal, journal: memory.section, measured: (after) => memory.measuredAs(after) !== undefined },
+          previousProposal: input.previousProposal, journal: memory.section, measured: (after) => memory.measuredAs(after) !== undefined,
+          history: { tag: config.tag, records: memory.records } },
         Context.current().cancellationSignal,
       );
       const proposal = validProposal(result);
