@@ -33,6 +33,7 @@ export function renderPrompt(ctx: ProposerContext): RenderedPrompt {
       renderResults(ctx),
       renderRecent(ctx.recent),
       ctx.inFlight?.length ? renderInFlight(ctx.inFlight) : '',
+      ctx.optimizerSuggestion ? `# The optimizer's suggestion\n\n${ctx.optimizerSuggestion}` : '',
       ctx.lastCrashLog ? renderCrash(ctx.lastCrashLog) : '',
       ctx.steeringNotes.length ? renderNotes(ctx.steeringNotes) : '',
       ctx.repairError !== undefined ? renderRepair(ctx) : '',
