@@ -22,8 +22,8 @@ export const FLOORS: Record<string, number> = {
   proposers: 2,
   /** Side effects: git, the trainer, the proposer calls. */
   activities: 3,
-  /** The HTML report from results.tsv. */
-  report: 3,
+  /** The HTML report from results.tsv (and the journal, read from the remote through the git activities' code). */
+  report: 4,
   /** Temporal connections and the dev server, for the CLI and the worker. */
   temporal: 4,
   /** The edges: the CLI and the worker process. */

@@ -47,8 +47,8 @@ export function journalRecordOf(config: RunConfig, record: ExperimentRecord, fac
   return {
     tag: config.tag, experimentId: record.experimentId, experiment: record.experiment, parentCommit: facts?.parentCommit ?? '',
     commit: record.commitFull, contentHash: facts?.contentHash ?? '', description: record.description, hypothesis: record.hypothesis,
-    status: record.status, valBpb: record.valBpb, delta: record.delta, sigma: record.sigma, confirmations: record.confirmations ?? 0,
-    reason: record.error ?? '', lane: record.lane ?? '', time, settings: settingsOf(config.trainer), touched: facts?.touched ?? [],
+    status: record.status, valBpb: record.valBpb, delta: record.delta, sigma: record.sigma, confirmations: record.extraRuns ?? 0,
+    reason: record.reason ?? '', lane: record.lane ?? '', time, settings: settingsOf(config.trainer), touched: facts?.touched ?? [],
     refusals: record.refusals ?? 0, baseline: facts?.unchanged ?? false,
   };
 }
@@ -125,7 +125,7 @@ async function importedRecord(git: Git, remote: string, trainer: RunConfig['trai
   return {
     tag, experimentId: row.experimentId ?? `${tag}/exp-${String(experiment).padStart(4, '0')}`, experiment, parentCommit: facts?.parentCommit ?? '',
     commit, contentHash: facts?.contentHash ?? '', description: row.description, hypothesis: '', status: row.status, valBpb: row.valBpb,
-    delta: row.delta, sigma: row.sigma, confirmations: row.confirmations ?? 0, reason: row.reason ?? '', lane: '', time,
+    delta: row.delta, sigma: row.sigma, confirmations: row.extraRuns ?? 0, reason: row.reason ?? '', lane: '', time,
     touched: facts?.touched ?? [], refusals: 0, baseline: (facts?.unchanged ?? false) || row.description === 'baseline', imported: true,
   };
 }

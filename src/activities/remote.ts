@@ -13,7 +13,7 @@ import type { RunConfig } from '../core/runInput.js';
 import { describeBest } from '../core/describe.js';
 import { FAILURE } from '../core/failures.js';
 import { formatResultsRow, RESULTS_HEADER, parseResults, type ResultRow } from '../core/resultsTsv.js';
-import { oneLine, type ExperimentRecord } from '../core/results.js';
+import { bestOf, oneLine, type ExperimentRecord } from '../core/results.js';
 import { resultsRef, STEERING_FILE, type RunPaths } from '../core/names.js';
 import type { SteeringNote } from '../core/runState.js';
 import { clearStaleLocks, excludeFromStatus, fetchRef, gitAt, type Git } from './gitOps.js';
@@ -153,7 +153,7 @@ function describeTag(resultsTsv: string | undefined): string {
     return 'its results.tsv is unreadable';
   }
   if (rows.length === 0) return 'no experiments recorded';
-  const best = rows.filter((r) => r.status === 'keep' && r.valBpb > 0).sort((a, b) => a.valBpb - b.valBpb)[0];
+  const best = bestOf(rows);
   const count = `${rows.length} experiment${rows.length === 1 ? '' : 's'}`;
   return best ? `${count}, ${describeBest({ ...best, experiment: numberOf(best.experimentId) ?? NaN })}` : `${count}, none kept`;
 }

@@ -5,10 +5,11 @@
  * must still read what older runs wrote.
  */
 import type { Proposal, ProposeResult } from '../core/proposal.js';
-import type { ExperimentRecord, BestResult } from '../core/results.js';
+import type { ExperimentRecord } from '../core/results.js';
+import type { ProposerView } from '../core/proposerView.js';
 import type { RunConfig, TrainerConfig } from '../core/runInput.js';
 import type { LanePaths, RunPaths } from '../core/names.js';
-import type { RunningExperiment, SteeringNote } from '../core/runState.js';
+import type { SteeringNote } from '../core/runState.js';
 import type { TrainerSummary } from '../core/trainerSummary.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -58,27 +59,12 @@ export interface ExistingCommit {
   hypothesis: string;
 }
 
-/** What the proposer sees of the run: built once from the run's state and carried whole. */
-export interface ProposerView {
-  /** The files the proposer sees are the best commit's, read from any host's clone. */
-  bestCommit: string;
-  bestRef: string;
-  /** The direction, when replaced by update; else program.md is read from the repo. */
-  programOverride?: string;
-  /** The latest results, oldest first, and how many there are in all. */
-  recent: ExperimentRecord[];
-  experimentsDone: number;
-  best?: BestResult;
-  /** The end of the latest crashed experiment's log. */
-  lastCrashLog?: string;
-  steeringNotes: string[];
-  /** Experiments running on other lanes: the proposer avoids their ideas. */
-  inFlight: RunningExperiment[];
-}
-
 export interface HypothesizeInput extends ProposerView {
   experiment: number;
   config: RunConfig;
+  /** The files the proposer sees are the best commit's, read from any host's clone (bestRef holds it on the remote). */
+  bestCommit: string;
+  bestRef: string;
   repairError?: string;
   previousProposal?: Proposal;
 }

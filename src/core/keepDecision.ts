@@ -1,15 +1,14 @@
 /**
- * The keep decision as the run makes it: what it compares with (the incumbent's own runs and
- * shape, former incumbents' noise as sums), what an experiment hands back (its runs and the
- * decision it reached on its lane), and the final compare-and-set against the best of now. The
- * rules themselves are keepRule.ts; the runs they ask for, measuring.ts. Pure.
+ * The keep decision: what a candidate is compared with (the incumbent's own runs and shape,
+ * former incumbents' noise as sums), the decision on its lane while it can still ask for more
+ * runs (decideOnLane), and the run's compare-and-set against the best of now (judge). The rule
+ * itself is keepRule.ts; the lane's runs it asks for, ../workflows/candidateRuns.ts. Pure.
  */
 import type { RunConfig } from './runInput.js';
 import type { BestResult, ExperimentStatus } from './results.js';
-import { decideKeep, type Decision } from './keepRule.js';
-import { estimateNoise, type Measurement, type NoiseEstimate } from './noiseEstimate.js';
+import { decideKeep, modelShapeChanged, type Decision } from './keepRule.js';
+import { estimateNoise, mean, type Measurement, type NoiseEstimate, type NoiseTotals } from './noiseEstimate.js';
 import type { BudgetKind } from './decisionConfig.js';
-import type { Outcome, RunState } from './runState.js';
 
 /** The best's runs and model shape. */
 export interface Incumbent {
@@ -23,19 +22,37 @@ export interface ModelShape {
 /** Runs of the incumbent kept in the state; older ones are pooled into the noise sums. */
 export const INCUMBENT_RUNS = 20;
 
-/** What an experiment measured for the keep decision, beside its outcome. */
-export interface Measured {
+/** What a candidate is compared with: the incumbent, and the noise of former incumbents' runs, as sums. */
+export interface Reference {
+  incumbent: Incumbent;
+  noise: NoiseTotals;
+}
+
+/** The runs of a candidate so far, and what the rule needs to know about its change. */
+export interface CandidateRuns {
   /** Every run of the candidate: its first, confirmations, re-measurements. */
   candidate: Measurement[];
   /** Runs of the incumbent it made beside confirmations. */
   incumbentReruns: Measurement[];
-  /** Fresh runs of the candidate once the experiment judged it a keep: the new incumbent's reference. */
-  fresh: Measurement[];
   remeasured: number;
   netAddedLines?: number;
   shape?: ModelShape;
+}
+
+/** What an experiment measured for the keep decision: its runs, and the decision its lane reached. */
+export interface Measured extends CandidateRuns {
+  /** Fresh runs of the candidate once its lane decided to keep it: the new incumbent's reference. */
+  fresh: Measurement[];
   /** The decision the experiment reached against the incumbent it started from. */
   decision: Decision;
+}
+
+/** How an experiment ended, before the run's decision: trained (its mean val_bpb), crashed, or never trained. */
+export type Outcome = { kind: 'trained'; valBpb: number } | { kind: 'crash' } | { kind: 'invalid' };
+
+/** The candidate's val_bpb: the mean of its runs. */
+export function meanValBpb(runs: Pick<CandidateRuns, 'candidate'>): number {
+  return mean(runs.candidate.map((m) => m.valBpb));
 }
 
 /** What the trainer's budget counts: a token budget makes results independent of the machine's speed. */
@@ -44,19 +61,38 @@ export function budgetOf(config: RunConfig): BudgetKind {
 }
 
 /** σ of one run as the keep rule sees it now: the incumbent's runs pooled with former incumbents'. */
-export function noiseOf(config: RunConfig, state: Pick<RunState, 'incumbent' | 'noise'>, extraRuns: Measurement[] = []): NoiseEstimate {
-  return estimateNoise([[...state.incumbent.runs, ...extraRuns]], budgetOf(config), config.decision, state.noise);
+export function noiseOf(config: RunConfig, reference: Reference, extraRuns: Measurement[] = []): NoiseEstimate {
+  return estimateNoise([[...reference.incumbent.runs, ...extraRuns]], budgetOf(config), config.decision, reference.noise);
+}
+
+/**
+ * The decision on the candidate's lane, against the incumbent it started from, which may ask for
+ * more runs (`followUp`). The baseline has no incumbent: its runs are the reference, and σ's
+ * first estimate. A change of the model's shape explains a change of speed.
+ */
+export function decideOnLane(config: RunConfig, reference: Reference, runs: CandidateRuns, baseline: boolean): Decision {
+  const budget = budgetOf(config);
+  const settings = config.decision;
+  if (baseline) {
+    return decideKeep({ incumbent: [], candidate: runs.candidate, noise: estimateNoise([runs.candidate], budget, settings, reference.noise), budget }, settings);
+  }
+  const incumbent = [...reference.incumbent.runs, ...runs.incumbentReruns];
+  return decideKeep({
+    incumbent, candidate: runs.candidate, noise: estimateNoise([incumbent], budget, settings, reference.noise), budget, netAddedLines: runs.netAddedLines,
+    throughputExplained: reference.incumbent.shape && runs.shape ? modelShapeChanged(runs.shape, reference.incumbent.shape) : false,
+    remeasured: runs.remeasured,
+  }, settings);
 }
 
 /**
  * Keep or revert one finished experiment against the best as it is now (compare-and-set: other
- * lanes may have moved it since this one started). The experiment decided against the incumbent
- * it started from, with the confirmations the rule asked for; when the best has moved since, its
- * runs are judged again against the new incumbent, with no further runs, and a result that would
- * have been kept says why it was not.
+ * lanes may have moved it since this one started). Its lane decided against the incumbent it
+ * started from, with the runs the rule asked for; when the best has moved since, its runs are
+ * judged again against the new incumbent, with no further runs, and a result that would have been
+ * kept says why it was not.
  */
 export function judge(
-  config: RunConfig, state: Pick<RunState, 'best' | 'incumbent' | 'noise'>, startedFrom: BestResult | undefined, outcome: Outcome, measured?: Measured,
+  config: RunConfig, state: Reference & { best?: BestResult }, startedFrom: BestResult | undefined, outcome: Outcome, measured?: Measured,
 ): { status: ExperimentStatus; reason?: string; decision?: Decision } {
   if (outcome.kind !== 'trained' || !measured) return { status: outcome.kind === 'trained' ? 'crash' : outcome.kind };
   const sameIncumbent = state.best?.experiment === startedFrom?.experiment;
@@ -76,4 +112,3 @@ export function judge(
     : measured.decision.reason;
   return { status: 'discard', reason, decision };
 }
-

@@ -24,8 +24,8 @@ export interface ExperimentRecord {
   hypothesis: string;
   /** Cost of this experiment's proposer calls, USD. */
   costUsd: number;
-  /** Why it was kept, discarded, crashed or was invalid, in words (results.tsv's `reason`). */
-  error?: string;
+  /** Why it was kept, discarded, crashed or was invalid, in words. */
+  reason?: string;
   /** The lane it trained on. */
   lane?: string;
   /** Size of the last prompt sent, for the worst-case cost of the next call. */
@@ -34,8 +34,8 @@ export interface ExperimentRecord {
   delta?: number;
   /** σ of one training run, bpb, as the decision saw it (0 under the greedy rule). */
   sigma?: number;
-  /** Runs of this experiment beyond its first that the decision asked for (confirmations and re-measurements). */
-  confirmations?: number;
+  /** Runs of this experiment beyond its first that the keep rule asked for: confirmations and re-measurements (results.tsv's `confirmations`). */
+  extraRuns?: number;
   /** Proposals refused for it before training because the journal had trained their code already. */
   refusals?: number;
   /** Training steps and tokens of its latest run, as the trainer reported them. */
@@ -49,6 +49,11 @@ export interface BestResult {
   commit: string;
   commitFull: string;
   valBpb: number;
+}
+
+/** The commit edits start from and reverts return to: the best's, or the run's base commit until something is kept. */
+export function bestCommitOf(s: { best?: Pick<BestResult, 'commitFull'>; baseCommit?: string }): string {
+  return s.best?.commitFull ?? s.baseCommit!;
 }
 
 /** Whether the trainer produced a val_bpb (keep and discard rows; crash and invalid rows have none). */

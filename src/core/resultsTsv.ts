@@ -29,10 +29,10 @@ export function formatResultsRow(r: ExperimentRecord): string {
     r.lane ?? '-',
     r.delta === undefined ? '-' : r.delta.toFixed(6),
     r.sigma === undefined ? '-' : r.sigma.toFixed(6),
-    String(r.confirmations ?? 0),
+    String(r.extraRuns ?? 0),
     r.steps === undefined ? '-' : String(r.steps),
     r.tokens === undefined ? '-' : String(r.tokens),
-    oneLine(r.error ?? '').slice(0, 300),
+    oneLine(r.reason ?? '').slice(0, 300),
   ].join('\t') + '\n';
 }
 
@@ -52,7 +52,7 @@ const OPTIONAL_COLUMN_OF = {
   experimentId: 'experiment_id',
   delta: 'delta',
   sigma: 'sigma',
-  confirmations: 'confirmations',
+  extraRuns: 'confirmations',
   steps: 'steps',
   tokens: 'tokens',
   reason: 'reason',
@@ -92,8 +92,8 @@ export const ResultRowSchema = z.object({
   delta: optional(signedDecimal),
   /** Ours only: σ of one training run as the keep decision saw it, bpb; 0 under the greedy rule (no estimate). */
   sigma: optional(decimal),
-  /** Ours only: extra runs of this experiment the keep rule asked for. */
-  confirmations: optional(count),
+  /** Ours only: runs of this experiment beyond its first that the keep rule asked for (the `confirmations` column). */
+  extraRuns: optional(count),
   /** Ours only: the latest run's training steps and tokens. */
   steps: optional(count),
   tokens: optional(count),

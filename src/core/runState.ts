@@ -1,17 +1,16 @@
 /**
- * The run's state and every decision made on it, as pure functions: keep or revert, what to do
- * next, where a steering note takes effect, how a finished experiment changes the state.
- * Unit-tested on their own (test/unit/decisions.test.ts).
+ * The run's state, carried across continue-as-new, and every transition of it as a pure
+ * function: an experiment starts, its proposer spends, it moves to another lane, it finishes
+ * (judged and recorded). What the run does next is nextStep.ts. Unit-tested on their own
+ * (test/unit/decisions.test.ts).
  */
-import { rootCause } from '@temporalio/common';
 import type { RunConfig } from './runInput.js';
-import { estimateMaxCallCostUsd } from './cost.js';
 import type { Proposal } from './proposal.js';
 import { noiseTotals, NO_NOISE_TOTALS, type NoiseTotals } from './noiseEstimate.js';
 import { budgetOf, INCUMBENT_RUNS, type Incumbent, type Measured } from './keepDecision.js';
-import { BASELINE_CRASHED } from './describe.js';
-import { experimentId, experimentName, type RunPaths } from './names.js';
-import type { BestResult, ExperimentRecord, ExperimentStatus } from './results.js';
+import { failedRecord, judgedRecord, type ExperimentResult } from './experimentResult.js';
+import type { RunPaths } from './names.js';
+import { bestCommitOf, type BestResult, type ExperimentRecord, type ExperimentStatus } from './results.js';
 
 /** Where the run is, as the UI, `research status` and the ResearchPhase search attribute show it. */
 export type ResearchPhase = 'preparing' | 'hypothesize' | 'train' | 'idle' | 'paused' | 'done';
@@ -110,30 +109,6 @@ export function initialRunState(): RunState {
   };
 }
 
-/** How an experiment ended, before the decision. */
-export type Outcome = { kind: 'trained'; valBpb: number } | { kind: 'crash' } | { kind: 'invalid' };
-
-/** The breaker: the reason the run pauses itself, when the latest results failed `pauseAfterFailures` times in a row. */
-export function breakerReason(config: RunConfig, state: Pick<RunState, 'consecutiveFailures'>, lastError?: string): string | undefined {
-  const k = config.pauseAfterFailures;
-  if (k === 0 || state.consecutiveFailures < k) return undefined;
-  const last = lastError ? ` (the last: ${lastError.replace(/\s+/g, ' ').slice(0, 200)})` : '';
-  return `paused itself after ${state.consecutiveFailures} crash or invalid results in a row${last}; resume, steer or stop it`;
-}
-
-/**
- * Why the run ends after this record: its baseline (the first experiment, on a resumed tag too)
- * crashed, so there is no incumbent and no proposal could be judged. The breaker would wait
- * `pauseAfterFailures` experiments, each paying the proposer, for a trainer that cannot run.
- * `state` is the state after the record.
- */
-export function baselineCrashReason(state: Pick<RunState, 'firstExperiment' | 'best' | 'paths'>, record: ExperimentRecord): string | undefined {
-  if (record.experiment !== state.firstExperiment || record.status !== 'crash' || state.best) return undefined;
-  const why = (record.error ?? '').replace(/\s+/g, ' ').trim().slice(0, 300) || 'no reason given';
-  const log = state.paths ? `${state.paths.logsDir}/${experimentName(record.experiment)}.log` : `${experimentName(record.experiment)}.log`;
-  return `${BASELINE_CRASHED}: ${why}, log ${log}`;
-}
-
 /**
  * Starts the next experiment: one that lost its lane if any (as it was), else number
  * `nextExperiment`, which takes the prepared proposal.
@@ -205,87 +180,22 @@ export function recordExperiment(state: RunState, record: ExperimentRecord, logT
     noise,
     costUsd: state.costUsd + record.costUsd - preparedUsd,
     lastPromptChars: record.promptChars ?? state.lastPromptChars,
-    recent: [...state.recent, { ...record, hypothesis: clip(record.hypothesis)!, error: clip(record.error) }].slice(-RECENT_WINDOW),
+    recent: [...state.recent, { ...record, hypothesis: clip(record.hypothesis)!, reason: clip(record.reason) }].slice(-RECENT_WINDOW),
     lastCrashLog: record.status === 'crash' ? logTail?.slice(-WINDOW_TEXT_CHARS * 12) : state.lastCrashLog,
   };
 }
 
-/** The results row of an experiment whose child workflow failed past its retries. */
-export function failedExperiment(runWorkflowId: string, experiment: number, err: unknown): ExperimentRecord {
-  return {
-    experiment, experimentId: experimentId(runWorkflowId, experiment), commit: '', commitFull: '', valBpb: 0, memoryGb: 0,
-    status: 'crash', description: `experiment failed: ${rootCause(err as Error) ?? String(err)}`.slice(0, 200),
-    hypothesis: '', costUsd: 0, error: String((err as Error)?.message ?? err),
-  };
-}
-
-export type Step = { kind: 'experiment' } | { kind: 'end'; reason: string };
-
-/** Whether another experiment may start, once the run is not paused; the run ends when none may and none runs. */
-export function nextStep(config: RunConfig, state: RunState): Step {
-  // Decided already (the baseline crashed): the run ends once its last writes are done.
-  if (state.endReason) return { kind: 'end', reason: state.endReason };
-  if (state.stopRequested) return { kind: 'end', reason: 'stopped on request' };
-  if (config.maxExperiments !== undefined && state.nextExperiment >= config.maxExperiments) {
-    return { kind: 'end', reason: `reached maxExperiments (${config.maxExperiments})` };
-  }
-  const cap = config.proposer.maxCostUsd;
-  if (cap !== undefined) {
-    // Money already spent plus the worst case of the call about to start must fit under the cap.
-    const next = state.nextExperiment === state.firstExperiment || state.prepared ? 0 : worstCaseCallUsd(config, state.lastPromptChars);
-    if (state.costUsd + next > cap) {
-      return { kind: 'end', reason: `cost cap reached: spent $${state.costUsd.toFixed(4)}, next call up to $${next.toFixed(4)}, cap $${cap.toFixed(2)}` };
-    }
-  }
-  return { kind: 'experiment' };
-}
-
-/** Before any prompt was sent we assume a large one (the default train.py alone is ~20k chars). */
-export const DEFAULT_PROMPT_CHARS = 60_000;
-
-export function worstCaseCallUsd(config: RunConfig, promptChars: number | undefined): number {
-  if (config.proposer.kind === 'offline') return 0;
-  return estimateMaxCallCostUsd(config.proposer, Math.max(promptChars ?? DEFAULT_PROMPT_CHARS, 1));
-}
-
 /**
- * Whether an experiment may start on one of the run's free lanes. The baseline runs alone: every
- * other experiment needs its result as the reference.
+ * An experiment ended: its result judged against the best of now, and recorded. `expectedBest` is
+ * the branch's commit before this decision, what a keep moves the branch from (compare-and-set).
  */
-export function mayStart(state: Pick<RunState, 'paused' | 'running' | 'experimentsDone'>, freeLanes: number): boolean {
-  return !state.paused && freeLanes > 0 && (state.experimentsDone > 0 || state.running.length === 0);
-}
-
-/**
- * How many lane leases the run should hold now. A paused run keeps only the lanes its experiments
- * in flight train on, and an ending one (stop, maxExperiments, the cost cap) only those its last
- * experiments need, a moved one included: an idle lane goes back to its worker, where another run
- * may take it. Resumed, the run asks for `lanes` again.
- */
-export function lanesToHold(config: RunConfig, state: RunState): number {
-  if (state.paused) return Math.min(config.lanes, state.running.length);
-  if (nextStep(config, state).kind === 'end') return Math.min(config.lanes, state.running.length + state.moved.length);
-  return config.lanes;
-}
-
-/** Whether to prepare the next proposal now, while a lane trains. */
-export function shouldPrepare(config: RunConfig, state: RunState, pipeline: boolean): boolean {
-  // Not before the baseline has trained: a trainer that cannot run (no python3) ends the run before any proposer call is paid.
-  return pipeline && !state.prepared && !state.proposing && state.experimentsDone > 0 && nextStep(config, state).kind === 'experiment';
-}
-
-/**
- * The experiment whose hypothesis first sees a steering note sent now: the next one to start, or
- * the one after when its proposal is already made (or being made).
- */
-export function effectiveExperiment(state: Pick<RunState, 'nextExperiment' | 'prepared' | 'proposing'>): number {
-  return state.nextExperiment + (state.prepared || state.proposing ? 1 : 0);
-}
-
-/** The run's phase: training when any lane trains, hypothesizing when experiments run but none trains yet. */
-export function phaseOf(state: Pick<RunState, 'running' | 'paused' | 'phase'>): ResearchPhase {
-  if (state.phase === 'preparing' || state.phase === 'done') return state.phase;
-  if (state.running.some((r) => r.trainingStartedAt)) return 'train';
-  if (state.running.length) return 'hypothesize';
-  return state.paused ? 'paused' : 'idle';
+export function finishExperiment(
+  config: RunConfig, state: RunState, runWorkflowId: string, experiment: number, ended: { result: ExperimentResult } | { failure: { cause: string; message: string } },
+): { state: RunState; record: ExperimentRecord; expectedBest: string } {
+  const startedFrom = state.running.find((r) => r.experiment === experiment)?.startedFrom;
+  const record = 'result' in ended
+    ? judgedRecord(config, state, { runWorkflowId, experiment, startedFrom, baseline: experiment === state.firstExperiment }, ended.result)
+    : failedRecord(runWorkflowId, experiment, ended.failure);
+  const result = 'result' in ended ? ended.result : undefined;
+  return { state: recordExperiment(state, record, result?.logTail, result?.measured, config), record, expectedBest: bestCommitOf(state) };
 }

@@ -109,7 +109,7 @@ function renderRecent(results: ExperimentRecord[]): string {
   const items = recent.map((r) => {
     const outcome = hasMetric(r) ? `${r.status}, val_bpb ${r.valBpb.toFixed(6)}` : r.status;
     const lines = [`- #${r.experiment} (${outcome}): ${r.description}`, `  hypothesis: ${oneLine(r.hypothesis)}`];
-    if (r.error) lines.push(`  error: ${oneLine(r.error)}`);
+    if (r.reason) lines.push(`  error: ${oneLine(r.reason)}`);
     return lines.join('\n');
   });
   return `# Latest experiments, newest last\n\n${items.join('\n')}`;

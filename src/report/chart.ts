@@ -5,7 +5,8 @@
  */
 import { escapeHtml, formatBpb, formatDelta, truncate } from './html.js';
 import { keptLabels } from './labels.js';
-import { BAND_K, noiseBand, type BandSegment } from './noise.js';
+import { BAND_K } from './noise.js';
+import { noiseBand, type BandSegment } from './band.js';
 import { bestSoFarSteps, countsLine, progressLine, type ReportRow, type ReportSummary } from './summarize.js';
 
 const WIDTH = 960;
@@ -215,7 +216,7 @@ function pointTitle(row: ReportRow): string {
   const parts = [`#${row.index} ${row.commit} ${row.measured ? formatBpb(row.valBpb) : row.status}`, row.description];
   if (row.noiseSigma !== undefined) parts.push(`σ ${formatBpb(row.noiseSigma)}`);
   if (row.delta !== undefined) parts.push(`delta ${formatDelta(row.delta)}`);
-  if (row.confirmations) parts.push(`${row.confirmations} confirmation(s)`);
+  if (row.extraRuns) parts.push(`${row.extraRuns} confirmation(s)`);
   if (row.withinNoise) parts.push(`within noise (gain under ${BAND_K}σ)`);
   if (row.reason) parts.push(row.reason);
   return parts.join(' · ');

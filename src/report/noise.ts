@@ -1,10 +1,12 @@
 /**
- * The noise the keep decisions saw, as the report shows it: the σ behind each row, the band of
- * ±k·σ around the running best, and the keeps whose gain was within it. Pure.
+ * The noise the keep decisions saw, as the report shows it: the σ behind each row, and the keeps
+ * whose gain was within ±k·σ of the best before them (the band itself: band.ts). Pure.
  */
 import { DEFAULT_K } from '../core/decisionConfig.js';
 import type { ResultRow } from '../core/resultsTsv.js';
-import { bestSoFarSteps, type ReportRow } from './summarize.js';
+
+/** A row as the noise sees it: results.tsv's fields, the best before it and the σ it is judged with (summarize.ts annotates them). */
+type JudgedRow = Pick<ResultRow, 'status' | 'delta' | 'sigma' | 'valBpb' | 'extraRuns'> & { bestBefore?: number; noiseSigma?: number };
 
 /** The band's half-width in σ: the keep rule's default k. A neutral single run lands outside it about 5% of the time. */
 export const BAND_K = DEFAULT_K;
@@ -27,7 +29,7 @@ export function sigmaPerRow(rows: Pick<ResultRow, 'sigma'>[], assumed?: number):
  * decisions, else (the original's files) the best before it minus this val_bpb. Undefined where
  * there was nothing to compare with.
  */
-export function gainOf(row: Pick<ReportRow, 'delta' | 'sigma' | 'valBpb' | 'bestBefore'>): number | undefined {
+export function gainOf(row: Omit<JudgedRow, 'status' | 'extraRuns' | 'noiseSigma'>): number | undefined {
   if (row.delta !== undefined) return row.delta;
   // A row with a σ but no delta was decided with no incumbent (the reference run).
   if (row.sigma !== undefined || row.bestBefore === undefined) return undefined;
@@ -39,31 +41,9 @@ export function gainOf(row: Pick<ReportRow, 'delta' | 'sigma' | 'valBpb' | 'best
  * those. A confirmed keep is judged on a mean over several runs, whose noise is smaller than one
  * run's (the keep rule's k·SE bar, in its reason), so the band does not judge it.
  */
-export function isWithinNoise(
-  row: Pick<ReportRow, 'status' | 'delta' | 'sigma' | 'valBpb' | 'bestBefore' | 'noiseSigma' | 'confirmations'>,
-): boolean {
+export function isWithinNoise(row: JudgedRow): boolean {
   // The first keep is the reference, whatever delta it records (0 where the baseline crashed).
-  if (row.status !== 'keep' || row.bestBefore === undefined || (row.confirmations ?? 0) > 0) return false;
+  if (row.status !== 'keep' || row.bestBefore === undefined || (row.extraRuns ?? 0) > 0) return false;
   const gain = gainOf(row);
   return gain !== undefined && row.noiseSigma !== undefined && gain < BAND_K * row.noiseSigma;
-}
-
-/** One stretch of the band: from a new best to the next (or the end), centred on that best. */
-export interface BandSegment {
-  fromIndex: number;
-  /** The next new best's index, or undefined for the last stretch (it runs to the chart's edge). */
-  toIndex?: number;
-  best: number;
-  /** k·σ, bpb. */
-  halfWidth: number;
-}
-
-/** The band around the best-so-far line; stretches whose kept row has no known σ are left out. */
-export function noiseBand(rows: ReportRow[]): BandSegment[] {
-  const steps = bestSoFarSteps(rows);
-  return steps.flatMap((step, i) => {
-    const sigma = rows[step.index].noiseSigma;
-    if (sigma === undefined) return [];
-    return [{ fromIndex: step.index, toIndex: steps[i + 1]?.index, best: step.valBpb, halfWidth: BAND_K * sigma }];
-  });
 }

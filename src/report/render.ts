@@ -78,7 +78,7 @@ function steering(notes: { fromExperiment: number; note: string }[]): string {
 function table(rows: ReportRow[], diffLinks: Record<string, string>): string {
   if (rows.length === 0) return '<p class="empty">No experiments yet.</p>';
   // Files without the keep decision's columns (the original's, older runs) get no empty columns.
-  const noise = rows.some((row) => row.noiseSigma !== undefined || row.delta !== undefined || row.confirmations !== undefined);
+  const noise = rows.some((row) => row.noiseSigma !== undefined || row.delta !== undefined || row.extraRuns !== undefined);
   const reasons = rows.some((row) => row.reason !== undefined);
   const body = rows
     .map((row) => {
@@ -134,7 +134,7 @@ function noiseCells(row: ReportRow): string[] {
   return [
     `<td class="num sigma${own ? '' : ' inherited'}">${row.measured || own ? sigma : ''}</td>`,
     signedCell(row.delta, 1),
-    `<td class="num">${row.confirmations ?? ''}</td>`,
+    `<td class="num">${row.extraRuns ?? ''}</td>`,
   ];
 }
 

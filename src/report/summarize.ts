@@ -1,14 +1,19 @@
-/** The figures the report shows, computed once from the rows. Pure. */
+/**
+ * The figures the report shows, computed once from the rows. "The best" is the run's own: the
+ * latest keep, its branch's tip (../core/results.ts bestOf), not the lowest val_bpb kept. Pure.
+ */
 import { formatBpb, formatDelta } from './html.js';
 import { isWithinNoise, sigmaPerRow } from './noise.js';
+import { bestOf, wasTrained } from '../core/results.js';
 import type { ResultRow } from '../core/resultsTsv.js';
 
-/** A row with its experiment number (0 = the first row, usually the baseline) and its context. */
+/** A row with its place in the file and its context. */
 export interface ReportRow extends ResultRow {
+  /** Its row in results.tsv, from 0 (usually the baseline); not the experiment number, which a resumed tag or a missing row shifts. */
   index: number;
   /** Did the trainer produce a val_bpb? (keep and discard rows do; crash and invalid rows do not.) */
   measured: boolean;
-  /** Lowest val_bpb of the kept experiments before this one. */
+  /** val_bpb of the best before this row: the latest keep before it. */
   bestBefore?: number;
   /** valBpb - bestBefore, for measured rows that have a best before them (not results.tsv's delta, which is the other way round). */
   vsBest?: number;
@@ -27,7 +32,7 @@ export interface ReportSummary {
   invalid: number;
   /** The first measured row. */
   baseline?: ReportRow;
-  /** The kept row with the lowest val_bpb. */
+  /** The latest kept row: the branch's tip. */
   best?: ReportRow;
   /** baseline.valBpb - best.valBpb (positive = better). */
   improvement?: number;
@@ -55,11 +60,11 @@ export function annotateRows(rows: ResultRow[], assumedSigma?: number): ReportRo
   const sigmas = sigmaPerRow(rows, assumedSigma);
   let best: number | undefined;
   return rows.map((row, index) => {
-    const measured = row.status === 'keep' || row.status === 'discard';
+    const measured = wasTrained(row);
     const annotated: ReportRow = { ...row, index, measured, bestBefore: best, noiseSigma: sigmas[index], withinNoise: false };
     if (measured && best !== undefined) annotated.vsBest = row.valBpb - best;
     annotated.withinNoise = isWithinNoise(annotated);
-    if (row.status === 'keep') best = best === undefined ? row.valBpb : Math.min(best, row.valBpb);
+    if (row.status === 'keep') best = row.valBpb;
     return annotated;
   });
 }
@@ -67,7 +72,7 @@ export function annotateRows(rows: ResultRow[], assumedSigma?: number): ReportRo
 export function summarize(rows: ReportRow[]): ReportSummary {
   const kept = rows.filter((row) => row.status === 'keep');
   const baseline = rows.find((row) => row.measured);
-  const best = kept.reduce<ReportRow | undefined>((min, row) => (min && min.valBpb <= row.valBpb ? min : row), undefined);
+  const best = bestOf(rows);
   return {
     experiments: rows.length,
     kept: kept.length,
@@ -82,9 +87,7 @@ export function summarize(rows: ReportRow[]): ReportSummary {
   };
 }
 
-/** The best-so-far step line: one point per kept experiment that lowered the best. */
+/** The best-so-far step line: one point per keep, each a new best (a change with fewer lines may step up a little). */
 export function bestSoFarSteps(rows: ReportRow[]): { index: number; valBpb: number }[] {
-  return rows
-    .filter((row) => row.status === 'keep' && (row.bestBefore === undefined || row.valBpb < row.bestBefore))
-    .map((row) => ({ index: row.index, valBpb: row.valBpb }));
+  return rows.filter((row) => row.status === 'keep').map((row) => ({ index: row.index, valBpb: row.valBpb }));
 }

@@ -27,11 +27,11 @@ export class LaneLeases {
   private readonly scope = new CancellationScope();
   private count = 0;
   private ending = false;
-  private readonly steps: ReturnType<typeof proxyActivities<Activities>>;
+  private readonly lease: ReturnType<typeof proxyActivities<Activities>>;
 
   /** `target`: how many leases the run wants now; a lost lease is asked for again only while it wants more. */
   constructor(heartbeatTimeoutSeconds: number, private readonly onLost: (experiment: number) => void, private readonly target: () => number) {
-    this.steps = proxyActivities<Activities>({
+    this.lease = proxyActivities<Activities>({
       taskQueue: leaseQueue(workflowInfo().taskQueue),
       startToCloseTimeout: '365 days',
       heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
@@ -48,7 +48,7 @@ export class LaneLeases {
     this.leases.set(lease, {});
     const scope = new CancellationScope({ cancellable: true, parent: this.scope });
     this.scopes.set(lease, scope);
-    void scope.run(() => this.steps.holdLane({ lease })).catch(() => undefined).then(() => {
+    void scope.run(() => this.lease.holdLane({ lease })).catch(() => undefined).then(() => {
       this.scopes.delete(lease);
       if (this.released.delete(lease)) return;
       const lost = this.leases.get(lease);

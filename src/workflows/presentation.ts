@@ -1,9 +1,37 @@
-/** What the web UI shows of a run: its search attributes and its markdown "current details". Pure. */
+/** What a run shows of itself: its status (the status query), its search attributes and its markdown "current details" in the web UI. Pure. */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { BestValBpb, ExperimentCount, ResearchPhaseKey, ResearchTag, type RunStatus } from '../api/messages.js';
 import { describeBest, describeLanes } from '../core/describe.js';
+import { noiseOf } from '../core/keepDecision.js';
+import { phaseOf } from '../core/nextStep.js';
+import { runningOf } from '../core/proposerView.js';
 import type { ExperimentRecord } from '../core/results.js';
+import type { RunInput } from '../core/runInput.js';
 import type { RunState } from '../core/runState.js';
+
+/** The run's status from its state, and the lanes it holds and waits for. Until the input is resolved (milliseconds), it says so. */
+export function statusOf(input: RunInput, state: RunState, lanes: { held: number; waitingFor: number }): RunStatus {
+  const config = state.config;
+  if (!config) {
+    return {
+      tag: String((input as { tag?: unknown }).tag), phase: 'preparing', running: [], paused: state.paused, stopRequested: state.stopRequested,
+      experiment: 0, experimentsDone: 0, counts: state.counts, timeBudgetSeconds: 0, costUsd: 0, steeringNotes: state.steeringNotes.map((n) => n.note),
+    };
+  }
+  /** Of the experiments running, the latest one's hypothesis or training start. */
+  const latest = (key: 'hypothesis' | 'trainingStartedAt') => [...state.running].reverse().find((r) => r[key])?.[key];
+  return {
+    tag: config.tag, phase: phaseOf(state), running: runningOf(state),
+    paused: state.paused, stopRequested: state.stopRequested, experiment: state.running[0]?.experiment ?? state.nextExperiment,
+    experimentsDone: state.experimentsDone, counts: state.counts, maxExperiments: config.maxExperiments, best: state.best,
+    currentHypothesis: latest('hypothesis'), trainingStartedAt: latest('trainingStartedAt'),
+    timeBudgetSeconds: config.trainer.timeBudgetSeconds, tokenBudget: config.trainer.tokenBudget, costUsd: state.costUsd,
+    steeringNotes: state.steeringNotes.map((n) => n.note), branch: state.paths?.branch, resultsFile: state.paths?.resultsFile,
+    endReason: state.endReason, pausedReason: state.pausedReason,
+    sigma: config.decision.mode === 'greedy' || !state.incumbent.runs.length ? undefined : noiseOf(config, state).sigma,
+    lanesHeld: lanes.held, lanesWaitingFor: lanes.waitingFor,
+  };
+}
 
 /** Keeps `temporal workflow list --query "BestValBpb < 1.0"` current. */
 export function searchAttributeUpdates(tag: string, state: Pick<RunState, 'experimentsDone' | 'phase' | 'best'>): SearchAttributeUpdatePair[] {

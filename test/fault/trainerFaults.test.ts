@@ -34,7 +34,7 @@ async function runWithFault(env: Record<string, string>, extra: { maxExperiments
 function expectCrashRows(records: ExperimentRecord[], rows: ResultRow[], error: RegExp) {
   for (const [i, r] of records.entries()) {
     expect(r.status).toBe('crash');
-    expect(r.error).toMatch(error);
+    expect(r.reason).toMatch(error);
     expect(rows[i]).toMatchObject({ commit: r.commit, valBpb: 0, memoryGb: 0, status: 'crash' });
   }
 }

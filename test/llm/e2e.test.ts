@@ -67,7 +67,7 @@ test('a run with the Claude proposer repairs a failing edit, trains the fixed on
 
   expect(records.map((r) => r.status)).toEqual(['keep', 'keep', 'invalid']);
   expect(records[1].valBpb).toBeCloseTo(1.08, 6); // LEARNING_RATE 0.08 at DEPTH 4: 1 + 0.02 * 4
-  expect(records[2].error).toMatch(/search text not found/);
+  expect(records[2].reason).toMatch(/search text not found/);
   expect(records[1].costUsd).toBeGreaterThan(0);
   expect(records[2].costUsd).toBeGreaterThan(records[1].costUsd); // three billed calls, none usable
   expect(summary.costUsd).toBeCloseTo(records[1].costUsd + records[2].costUsd, 10);

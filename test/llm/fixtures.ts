@@ -32,7 +32,7 @@ export function sampleContext(over: Partial<ProposerContext> = {}): ProposerCont
     recent: [
       record(0, { description: 'baseline' }),
       record(1, { description: 'wider MLP', status: 'discard', valBpb: 1.0031 }),
-      record(2, { description: 'deeper model', status: 'crash', valBpb: 0, memoryGb: 0, error: 'CUDA out of memory' }),
+      record(2, { description: 'deeper model', status: 'crash', valBpb: 0, memoryGb: 0, reason: 'CUDA out of memory' }),
     ],
     experimentsDone: 3,
     best: { experiment: 0, commit: 'c0ffee0', commitFull: 'c0ffee0'.padEnd(40, '0'), valBpb: 1 },

@@ -37,15 +37,15 @@ describe('parseResults', () => {
     expect(rows).toHaveLength(9);
     expect(rows[1]).toEqual({
       commit: '8b71d0e', valBpb: 0.9932, memoryGb: 44.2, status: 'keep', description: 'raise MATRIX_LR to 0.05', experimentId: 'night-2/exp-0001',
-      delta: 0.00475, sigma: 0.00081, confirmations: 0, steps: 951, tokens: 498597888,
+      delta: 0.00475, sigma: 0.00081, extraRuns: 0, steps: 951, tokens: 498597888,
       reason: 'gain 0.004750 > 0.004235 (k·SE) over 1 run(s) vs 3',
     });
     expect(rows[2]).toMatchObject({ delta: -0.00065, sigma: 0.00079 }); // a discard: negative delta
-    expect(rows[4]).toMatchObject({ status: 'discard', confirmations: 2 });
+    expect(rows[4]).toMatchObject({ status: 'discard', extraRuns: 2 });
     // '-' is unknown: the baseline has no delta, a crash no sigma, steps or tokens.
-    expect(rows[0]).toMatchObject({ sigma: 0.00081, confirmations: 2 });
+    expect(rows[0]).toMatchObject({ sigma: 0.00081, extraRuns: 2 });
     expect(rows[0].delta).toBeUndefined();
-    expect(rows[3]).toMatchObject({ status: 'crash', confirmations: 0, reason: 'trainer exited with 1: CUDA out of memory' });
+    expect(rows[3]).toMatchObject({ status: 'crash', extraRuns: 0, reason: 'trainer exited with 1: CUDA out of memory' });
     expect([rows[3].delta, rows[3].sigma, rows[3].steps, rows[3].tokens]).toEqual([undefined, undefined, undefined, undefined]);
   });
 
@@ -58,7 +58,7 @@ describe('parseResults', () => {
   test('reads files from before the decision columns without them', () => {
     for (const name of ['original.tsv', 'sample.tsv']) {
       for (const row of parseResults(fixture(name))) {
-        expect([row.delta, row.sigma, row.confirmations, row.steps, row.tokens, row.reason]).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+        expect([row.delta, row.sigma, row.extraRuns, row.steps, row.tokens, row.reason]).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
       }
     }
     // Runs that wrote a lane and an empty reason, but no decision columns yet.

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseResults, type ResultRow } from '../../src/core/resultsTsv.js';
 import { renderReport } from '../../src/report/render.js';
 import { annotateRows, bestSoFarSteps, summarize } from '../../src/report/summarize.js';
-import { noiseBand } from '../../src/report/noise.js';
+import { noiseBand } from '../../src/report/band.js';
 
 const fixture = (name: string) => parseResults(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 const sample = fixture('sample.tsv');
@@ -77,14 +77,16 @@ describe('renderReport', () => {
 });
 
 describe('summarize', () => {
-  test('takes the first measured row as the baseline and the lowest kept row as the best', () => {
+  test('takes the first measured row as the baseline and the latest keep, the branch tip, as the best', () => {
+    // The last keep is a change with fewer lines, kept although its val_bpb is a little higher: the run's best is its commit.
     const rows = annotateRows([row('crash', 0), row('keep', 1.0), row('discard', 0.95), row('keep', 0.98), row('keep', 0.99)]);
     const summary = summarize(rows);
     expect(summary.baseline?.index).toBe(1);
-    expect(summary.best?.index).toBe(3);
-    expect(summary.improvement).toBeCloseTo(0.02);
+    expect(summary.best?.index).toBe(4);
+    expect(summary.improvement).toBeCloseTo(0.01);
+    expect(rows.map((r) => r.bestBefore)).toEqual([undefined, undefined, 1.0, 1.0, 0.98]);
     expect(rows.map((r) => r.vsBest)).toEqual([undefined, undefined, expect.closeTo(-0.05), expect.closeTo(-0.02), expect.closeTo(0.01)]);
-    expect(bestSoFarSteps(rows).map((step) => step.index)).toEqual([1, 3]);
+    expect(bestSoFarSteps(rows).map((step) => step.index)).toEqual([1, 3, 4]);
   });
 });
 
@@ -153,10 +155,10 @@ describe('the noise band and the keeps within it', () => {
 
   test('does not mark a keep confirmed over several runs, nor the reference run', () => {
     const [base, , , crash, , kept] = fixture('decisions.tsv');
-    const rows = annotateRows([base, { ...kept, delta: 0.001, confirmations: 2 }, { ...kept, delta: 0.001, confirmations: 0 }]);
+    const rows = annotateRows([base, { ...kept, delta: 0.001, extraRuns: 2 }, { ...kept, delta: 0.001, extraRuns: 0 }]);
     expect(rows.map((row) => row.withinNoise)).toEqual([false, false, true]);
     // After a crashed baseline the first keep is the reference, written with a delta of 0.
-    const afterCrash = annotateRows([crash, { ...base, delta: 0 }, { ...kept, delta: 0.001, confirmations: 0 }]);
+    const afterCrash = annotateRows([crash, { ...base, delta: 0 }, { ...kept, delta: 0.001, extraRuns: 0 }]);
     expect(afterCrash.map((row) => row.withinNoise)).toEqual([false, false, true]);
   });
 

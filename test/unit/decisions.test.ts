@@ -1,9 +1,7 @@
 import { parseRunInput, type RunConfig } from '../../src/core/runInput.js';
-import {
-  baselineCrashReason, breakerReason, countSpent, effectiveExperiment, initialRunState, mayStart, moveExperiment, nextStep, RECENT_WINDOW, recordExperiment, shouldPrepare, startExperiment,
-  type RunState,
-} from '../../src/core/runState.js';
-import { BASELINE } from '../../src/workflows/experiment.js';
+import { baselineCrashReason, breakerReason, effectiveExperiment, mayStart, nextStep, shouldPrepare } from '../../src/core/nextStep.js';
+import { countSpent, initialRunState, moveExperiment, RECENT_WINDOW, recordExperiment, startExperiment, type RunState } from '../../src/core/runState.js';
+import { BASELINE } from '../../src/workflows/proposalState.js';
 import type { ExperimentRecord } from '../../src/core/results.js';
 import { makeRecord } from '../helpers/run.js';
 import { decideKeep } from '../../src/core/keepRule.js';
@@ -66,7 +64,7 @@ describe('breaker', () => {
 
 describe('a crashed baseline', () => {
   const paths = { repo: '/r', workDir: '/r/.autoresearch/runs/t', resultsFile: '/r/.autoresearch/runs/t/results.tsv', logsDir: '/r/.autoresearch/runs/t/logs', branch: 'autoresearch/t', remote: '/r' };
-  const crash = (n: number) => makeRecord(n, { status: 'crash', valBpb: 0, error: 'the trainer exited with code 1:\nFAIL' });
+  const crash = (n: number) => makeRecord(n, { status: 'crash', valBpb: 0, reason: 'the trainer exited with code 1:\nFAIL' });
   const ended = (first: number, ...records: ExperimentRecord[]) => {
     const start: RunState = { ...initialRunState(), paths, firstExperiment: first, nextExperiment: first };
     const s = records.reduce((st, r) => recordExperiment(st, r), start);
@@ -92,7 +90,7 @@ describe('a crashed baseline', () => {
     expect(ended(3, makeRecord(3), crash(4)).reason).toBeUndefined();
   });
   test('a crash with no reason still says where its log is', () => {
-    expect(ended(0, makeRecord(0, { status: 'crash', error: undefined })).reason).toMatch(/crashed: no reason given, log .*exp-0000\.log$/);
+    expect(ended(0, makeRecord(0, { status: 'crash', reason: undefined })).reason).toMatch(/crashed: no reason given, log .*exp-0000\.log$/);
   });
 });
 
@@ -113,7 +111,7 @@ describe('recordExperiment', () => {
     expect(s.lastCrashLog).toBe('Traceback: out of memory');
   });
   test('keeps a bounded window of recent results with bounded text, however long the run', () => {
-    const records = Array.from({ length: 500 }, (_, i) => makeRecord(i, { status: 'discard', hypothesis: 'h'.repeat(5000), error: 'e'.repeat(5000) }));
+    const records = Array.from({ length: 500 }, (_, i) => makeRecord(i, { status: 'discard', hypothesis: 'h'.repeat(5000), reason: 'e'.repeat(5000) }));
     const s = after(...records);
     expect(s.recent.map((r) => r.experiment)).toEqual(records.slice(-RECENT_WINDOW).map((r) => r.experiment));
     expect(Buffer.byteLength(JSON.stringify(s))).toBeLessThan(30_000);

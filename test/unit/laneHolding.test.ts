@@ -3,7 +3,8 @@ import { renderWatch } from '../../src/cli/watchView.js';
 import { formatStatus } from '../../src/cli/commands.js';
 import { describeLanes } from '../../src/core/describe.js';
 import type { RunStatus } from '../../src/api/messages.js';
-import { initialRunState, lanesToHold, recordExperiment, startExperiment, type RunState } from '../../src/core/runState.js';
+import { initialRunState, recordExperiment, startExperiment, type RunState } from '../../src/core/runState.js';
+import { lanesToHold } from '../../src/core/nextStep.js';
 import { renderCurrentDetails } from '../../src/workflows/presentation.js';
 import { makeRecord } from '../helpers/run.js';
 

@@ -1,7 +1,7 @@
 import { MAX_EXTRA_METRICS, parseSummary } from '../../src/core/trainerSummary.js';
 import { parseResults, formatResultsRow, RESULTS_HEADER } from '../../src/core/resultsTsv.js';
 import { makeRecord } from '../helpers/run.js';
-import { measurementOf } from '../../src/workflows/measuring.js';
+import { measurementOf } from '../../src/core/experimentResult.js';
 
 const BLOCK = `step 10 loss 3.2
 ---

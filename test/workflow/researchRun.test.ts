@@ -147,7 +147,7 @@ describe('researchRun on a real dev server', () => {
   }, 150_000);
 
   test('git and file steps have no attempt limit: only failures retrying cannot fix stop them', async () => {
-    const { SHORT_STEP } = await import('../../src/workflows/experiment.js');
+    const { SHORT_STEP } = await import('../../src/workflows/activityProxies.js');
     expect(SHORT_STEP.retry).not.toHaveProperty('maximumAttempts');
     expect(SHORT_STEP.retry.nonRetryableErrorTypes).toEqual(expect.arrayContaining(['InvalidRunInput', 'EditRejected']));
     expect(SHORT_STEP.heartbeatTimeout).toBe('20 seconds');

@@ -1,0 +1,111 @@
+/**
+ * An experiment's training runs on its lane, as many as the keep rule asks for: the baseline
+ * `decision.repeats` times; a candidate once, then the confirmations and re-measurements the rule
+ * asks for (each one more run of the candidate and one of the incumbent, with new seeds); and once
+ * its lane decides to keep it, fresh runs of it, the new incumbent's reference (the runs that got
+ * it kept were chosen for being low). The decisions are ../core/keepDecision.ts: `decideOnLane`
+ * here, and the run's compare-and-set against the best of its own time, `judge`.
+ */
+import type { ActivityInterfaceFor } from '@temporalio/workflow';
+import type { Activities, Evaluation, LaneInput } from '../api/activities.js';
+import type { ExperimentInput } from '../api/experiment.js';
+import { measurementOf, shapeOf } from '../core/experimentResult.js';
+import { decideOnLane, type CandidateRuns, type Measured } from '../core/keepDecision.js';
+import { followUp } from '../core/keepRule.js';
+import { experimentName, experimentRef, type LanePaths } from '../core/names.js';
+import type { Measurement } from '../core/noiseEstimate.js';
+
+export interface CandidateRunsArgs {
+  input: ExperimentInput;
+  laneSteps: ActivityInterfaceFor<Activities>;
+  trainer: ActivityInterfaceFor<Activities>;
+  laneInput: LaneInput;
+  candidate: { commitFull: string };
+  paths: LanePaths;
+  show(phase: string): void;
+}
+
+export interface TrainedCandidate {
+  /** The first run's evaluation: a crash there is the experiment's crash. */
+  first: Evaluation;
+  /** Its runs and its lane's decision (absent when the first run crashed). */
+  measured?: Measured;
+  /** Why a follow-up run ended it: not kept. */
+  failure?: string;
+}
+
+/** Every run gets its own seed, from the experiment's number and the run's: a replay or a retry gives the same one. */
+export const seedOf = (experiment: number, run: number) => experiment * 1000 + run + 1;
+
+export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandidate> {
+  const { input, laneSteps, trainer, laneInput, paths } = a;
+  const { config, experiment: n, lane } = input;
+  const dc = config.decision;
+  const name = experimentName(n);
+  let run = 0;
+  const trainOnce = async (label: string, logName: string): Promise<Evaluation> => {
+    const seed = seedOf(n, run++);
+    const trained = await trainer.train.executeWithOptions(
+      { summary: `train ${label} on ${lane.id}: seed ${seed} (${config.trainer.tokenBudget ? `${config.trainer.tokenBudget} tokens` : `${config.trainer.timeBudgetSeconds} s`})` },
+      [{ experimentId: input.experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${logName}.log`, trainer: config.trainer,
+        lane: lane.id, gpu: lane.gpu, baseCommit: input.baseCommit, seed }],
+    );
+    return laneSteps.evaluate.executeWithOptions({ summary: `evaluate ${label}` }, [trained]);
+  };
+  /** One more run of the candidate's commit or the incumbent's, from a clean worktree. */
+  const again = async (which: 'candidate' | 'incumbent', k: number): Promise<Measurement | undefined> => {
+    const target = which === 'candidate'
+      ? { commitFull: a.candidate.commitFull, ref: experimentRef(config.tag, n) }
+      : { commitFull: laneInput.bestCommit, ref: laneInput.bestRef };
+    await laneSteps.checkoutCommit.executeWithOptions({ summary: `${name}: the ${which} for run ${k}` }, [{ lane: laneInput, ...target }]);
+    const e = await trainOnce(`${name} (${which} run ${k})`, `${name}.${which}-${k}`);
+    return e.ok ? measurementOf(e.summary) : undefined;
+  };
+
+  const first = await trainOnce(name, name);
+  if (!first.ok) return { first };
+  const runs: CandidateRuns = { candidate: [measurementOf(first.summary)], incumbentReruns: [], remeasured: 0, shape: shapeOf(first.summary) };
+  const done = (rest: Pick<Measured, 'fresh' | 'decision'>, failure?: string): TrainedCandidate => ({ first, measured: { ...runs, ...rest }, failure });
+
+  if (input.baseline) {
+    // The reference and the first estimate of σ: the unmodified trainer, once per seed.
+    const repeats = dc.mode === 'greedy' ? 1 : dc.repeats;
+    for (let k = 1; k < repeats; k++) {
+      a.show(`baseline run ${k + 1}/${repeats}`);
+      const m = await again('candidate', k);
+      if (m) runs.candidate.push(m);
+    }
+    return done({ fresh: runs.candidate, decision: decideOnLane(config, input, runs, true) });
+  }
+
+  if (dc.mode === 'noise' && dc.pricePerLine > 0) {
+    runs.netAddedLines = await laneSteps.diffLines.executeWithOptions({ summary: `${name}: lines added` }, [{ lane: laneInput, commitFull: a.candidate.commitFull }]);
+  }
+  let decision = decideOnLane(config, input, runs, false);
+  for (let k = 1; decision.verdict === 'confirm' || decision.verdict === 'remeasure'; k++) {
+    const next = followUp(decision.verdict, dc);
+    if (next.kind !== 'pair') break;
+    if (next.remeasure) runs.remeasured++;
+    const what = next.remeasure ? 're-measurement' : 'confirmation';
+    a.show(`${what} ${k}: ${decision.reason}`);
+    const c = await again('candidate', k);
+    const i = await again('incumbent', k);
+    if (i) runs.incumbentReruns.push(i);
+    if (!c) {
+      const failure = `a ${what} run of the candidate crashed: not kept`;
+      return done({ fresh: [], decision: { ...decision, verdict: 'discard', reason: failure } }, failure);
+    }
+    runs.candidate.push(c);
+    decision = decideOnLane(config, input, runs, false);
+  }
+  const fresh: Measurement[] = [];
+  const next = followUp(decision.verdict, dc);
+  if (next.kind === 'measureNewIncumbent') {
+    for (let k = 1; k <= next.runs; k++) {
+      a.show(`kept: fresh run ${k}/${next.runs} of the new best`);
+      const m = await again('candidate', 100 + k);
+      if (m) fresh.push(m);
+    }
+  }
+  return done({ fresh, decision });
+}
