@@ -174,10 +174,10 @@ export async function evaluateOnce(input: EvaluateOnceInput): Promise<EvaluatorR
   return result;
 }
 
-export type Judgement = { ok: true; summary: TrainerSummary } | { ok: false; reason: string };
+export type HarnessScore = { ok: true; summary: TrainerSummary } | { ok: false; reason: string };
 
 /** The harness's score replaces the trainer's; a failed causality check or a disagreeing trainer score fails the experiment. */
-export function judge(trainer: Partial<TrainerSummary>, harness: EvaluatorResult): Judgement {
+export function harnessScore(trainer: Partial<TrainerSummary>, harness: EvaluatorResult): HarnessScore {
   if (!harness.ok) return harness;
   const out = harness.output;
   if (!out.causal) return { ok: false, reason: `causality check failed: ${out.causality_problem ?? 'the model sees the future'}` };

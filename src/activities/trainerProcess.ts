@@ -128,11 +128,6 @@ export class CappedLog {
     if (this.size > this.capBytes) this.compact();
   }
 
-  /** Bytes cut out so far. */
-  get cutBytes(): number {
-    return this.cut;
-  }
-
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -11,7 +11,7 @@ import { FAILURE } from '../core/failures.js';
 import { parseSummary } from '../core/trainerSummary.js';
 import type { Evaluation, HarnessContext, TrainInput, TrainResult } from '../api/activities.js';
 import { harnessChanges, harnessFileAt } from './harnessFiles.js';
-import { evaluateOnce, evaluatorRecordOf, judge, modelFileOf } from './harnessEvaluation.js';
+import { evaluateOnce, evaluatorRecordOf, harnessScore, modelFileOf } from './harnessEvaluation.js';
 import { CappedLog, killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { trainerEnv } from './trainerEnv.js';
 import { beatIntervalMs } from './heartbeat.js';
@@ -213,7 +213,7 @@ async function evaluateTrained(result: TrainResult): Promise<Evaluation> {
     logFile: result.logFile.replace(/\.log$/, '.evaluation.log'),
     record: evaluatorRecordOf(result.logFile),
   });
-  const judged = judge(parsed.summary, scored);
+  const judged = harnessScore(parsed.summary, scored);
   if (!judged.ok) return failed(judged.reason);
   const validation = harness.validation;
   return validation && !validation.hidden

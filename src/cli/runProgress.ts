@@ -27,7 +27,8 @@ interface ChildInfo {
 export class RunProgressReader {
   private readonly children = new Map<string, ChildInfo>();
 
-  constructor(private readonly client: Client, private readonly tag: string) {}
+  /** `runWorkflowId`: the run's workflow id, which names its experiments' workflows (`research start` makes it the tag). */
+  constructor(private readonly client: Client, private readonly runWorkflowId: string) {}
 
   /** The pending activities of the run's running experiments; an experiment the server cannot describe is left out. */
   async read(s: RunStatus): Promise<ActivityState[]> {
@@ -35,13 +36,13 @@ export class RunProgressReader {
       : s.phase === 'train' || s.phase === 'hypothesize' ? [s.experiment] : [];
     const states = await Promise.all(numbers.map((n) => this.experiment(n).catch(() => [] as ActivityState[])));
     // What was read of finished experiments is not needed again: a night's run has thousands.
-    const live = new Set(numbers.map((n) => experimentId(this.tag, n)));
+    const live = new Set(numbers.map((n) => experimentId(this.runWorkflowId, n)));
     for (const id of this.children.keys()) if (!live.has(id)) this.children.delete(id);
     return states.flat();
   }
 
   private async experiment(n: number): Promise<ActivityState[]> {
-    const id = experimentId(this.tag, n);
+    const id = experimentId(this.runWorkflowId, n);
     const handle = this.client.workflow.getHandle(id);
     const described = await this.client.withDeadline(Date.now() + CALL_DEADLINE_MS, () => handle.describe());
     if (described.status.name !== 'RUNNING') return [];

@@ -6,12 +6,11 @@
 import { z } from 'zod';
 
 /** `greedy`: the original's rule (keep iff strictly below the best). `noise`: the rules below. */
-export const DECISION_MODES = ['greedy', 'noise'] as const;
+const DECISION_MODES = ['greedy', 'noise'] as const;
 export type DecisionMode = (typeof DECISION_MODES)[number];
 
 /** What the trainer's budget counts. Only a time budget lets the machine's speed move val_bpb. */
-export const BUDGET_KINDS = ['time', 'tokens'] as const;
-export type BudgetKind = (typeof BUDGET_KINDS)[number];
+export type BudgetKind = 'time' | 'tokens';
 
 export interface DecisionConfig {
   mode: DecisionMode;
@@ -39,15 +38,15 @@ export const DEFAULT_K = 2;
  * A gain under 1.75 standard errors rarely clears the bar after one more run; confirming every
  * positive gain spends 2.5x greedy's runs in the benchmark (bench/decisions.ts).
  */
-export const DEFAULT_CONFIRM_FROM = 1.75;
+const DEFAULT_CONFIRM_FROM = 1.75;
 /** Three runs: the least that gives σ two degrees of freedom and the incumbent a mean worth comparing to. */
-export const DEFAULT_REPEATS = 3;
+const DEFAULT_REPEATS = 3;
 /** A second confirmation rescues a few more real gains for few runs: few candidates get that far. */
-export const DEFAULT_CONFIRMATIONS = 2;
-export const DEFAULT_THROUGHPUT_TOLERANCE = 0.15;
-export const DEFAULT_REMEASURES = 1;
+const DEFAULT_CONFIRMATIONS = 2;
+const DEFAULT_THROUGHPUT_TOLERANCE = 0.15;
+const DEFAULT_REMEASURES = 1;
 /** 100 added lines must buy 0.001 bpb, about the size of the original's typical kept gain. */
-export const DEFAULT_PRICE_PER_LINE = 0.00001;
+const DEFAULT_PRICE_PER_LINE = 0.00001;
 /** val_bpb is printed with six decimals: nothing below that is measured. */
 export const DEFAULT_SIGMA_FLOOR = 0.000001;
 
@@ -73,7 +72,7 @@ function resolve(c: DecisionConfig): DecisionConfig {
   return c.mode === 'greedy' ? GREEDY_DECISION_CONFIG : c;
 }
 
-export const DecisionObjectSchema = z
+const DecisionObjectSchema = z
   .object({
     mode: z.enum(DECISION_MODES).default('noise'),
     /** Keep above k standard errors of the difference. */
@@ -102,4 +101,3 @@ export const DecisionSchema = z
   .transform((c): DecisionConfig => resolve(c))
   .default(DEFAULT_DECISION_CONFIG);
 
-export type DecisionInput = z.input<typeof DecisionSchema>;

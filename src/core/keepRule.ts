@@ -65,7 +65,7 @@ export function decideKeep(c: Comparison, config: DecisionConfig = DEFAULT_DECIS
 }
 
 /** The original's rule exactly: keep iff strictly below the best. It trains once, so each side is one run. */
-export function greedyDecision(c: Comparison): Decision {
+function greedyDecision(c: Comparison): Decision {
   const best = mean(c.incumbent.map((m) => m.valBpb));
   const value = mean(c.candidate.map((m) => m.valBpb));
   const kept = value < best;
@@ -81,7 +81,7 @@ export function lineCost(netAddedLines: number | undefined, pricePerLine: number
 }
 
 /** Standard error of the difference of two means of runs with σ each. */
-export function standardError(sigma: number, incumbentRuns: number, candidateRuns: number): number {
+function standardError(sigma: number, incumbentRuns: number, candidateRuns: number): number {
   return sigma * Math.sqrt(1 / incumbentRuns + 1 / candidateRuns);
 }
 
@@ -91,7 +91,7 @@ export function effectiveK(k: number, df: number): number {
 }
 
 /** Candidate runs that were confirmations: all but the first and the re-measurements. */
-export function confirmationsOf(c: Pick<Comparison, 'candidate' | 'remeasured'>): number {
+function confirmationsOf(c: Pick<Comparison, 'candidate' | 'remeasured'>): number {
   return Math.max(0, c.candidate.length - 1 - (c.remeasured ?? 0));
 }
 
@@ -130,7 +130,7 @@ export interface GuardResult {
  * busy run); a candidate whose latest run is off it by more than the tolerance is suspect unless
  * its change explains the speed. Under a token budget speed changes nothing measured.
  */
-export function throughputGuard(c: Comparison, config: DecisionConfig): GuardResult {
+function throughputGuard(c: Comparison, config: DecisionConfig): GuardResult {
   const all = { candidateRuns: allIndices(c.candidate), incumbentRuns: allIndices(c.incumbent) };
   const known = c.incumbent.map(throughputOf).filter((t): t is number => t !== undefined);
   const ref = known.length ? median(known) : undefined;

@@ -53,7 +53,7 @@ export function nextStep(config: RunConfig, state: RunState): NextStep {
 }
 
 /** Before any prompt was sent we assume a large one (the default train.py alone is ~20k chars). */
-export const DEFAULT_PROMPT_CHARS = 60_000;
+const DEFAULT_PROMPT_CHARS = 60_000;
 
 export function worstCaseCallUsd(config: RunConfig, promptChars: number | undefined): number {
   if (config.proposer.kind === 'offline') return 0;

@@ -33,7 +33,7 @@ const sourceText = withoutControls('\t\n\r\f', 'source text');
 const filePath = withoutControls('', 'a path');
 
 /** One change to one editable file: an exact search/replace, or the whole new file. */
-export const EditSchema = z.union([
+const EditSchema = z.union([
   z
     .object({
       path: filePath(z.string().min(1)).describe('file path relative to the trainer directory, e.g. "train.py"'),

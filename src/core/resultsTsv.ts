@@ -8,12 +8,12 @@
 import { z } from 'zod';
 import { EXPERIMENT_STATUSES, oneLine, wasTrained, type ExperimentRecord } from './results.js';
 
-export const RESULTS_COLUMNS = [
+const RESULTS_COLUMNS = [
   'commit', 'val_bpb', 'memory_gb', 'status', 'description', 'cost_usd', 'experiment_id', 'lane', 'delta', 'sigma', 'confirmations', 'steps',
   'tokens', 'reason',
 ] as const;
 /** The columns every results.tsv has, ours and the original's. */
-export const ORIGINAL_COLUMNS = RESULTS_COLUMNS.slice(0, 5);
+const ORIGINAL_COLUMNS = RESULTS_COLUMNS.slice(0, 5);
 export const RESULTS_HEADER = `${RESULTS_COLUMNS.join('\t')}\n`;
 
 export function formatResultsRow(r: ExperimentRecord): string {
@@ -77,7 +77,7 @@ const count = z
   .regex(/^\d+$/, 'expected a whole number')
   .transform(Number);
 
-export const ResultRowSchema = z.object({
+const ResultRowSchema = z.object({
   /** Short hash; '' for an invalid proposal that was never committed. */
   commit: z.string().regex(/^\S*$/, 'must not contain spaces'),
   /** 0 for crash and invalid rows. */
@@ -101,7 +101,6 @@ export const ResultRowSchema = z.object({
   reason: z.preprocess(unknownAsUndefined, z.string().optional()),
 });
 export type ResultRow = z.infer<typeof ResultRowSchema>;
-export type ResultStatus = ResultRow['status'];
 
 /** A results.tsv that cannot be read; `line` is 1-based. */
 export class ResultsParseError extends Error {

@@ -4,7 +4,7 @@ import { RUN_DEFAULTS } from './defaults.js';
 import { checkOptimizerSettings, OptimizerSettingsSchema } from './optimizerSettings.js';
 
 /** Per-million-token prices in USD; overridable in the run input. */
-export const PriceSchema = z
+const PriceSchema = z
   .object({
     inputPerMTok: z.number().nonnegative(),
     outputPerMTok: z.number().nonnegative(),
@@ -125,7 +125,7 @@ export const ProposerConfigSchema = z
   .strict()
   .superRefine(checkOptimizerSettings);
 
-export const RunInputSchema = z
+const RunInputSchema = z
   .object({
     /** Run name: branch `autoresearch/<tag>`. */
     tag: z

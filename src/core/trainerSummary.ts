@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The trainer's final summary block (docs/architecture.md, "The trainer contract"). Only val_bpb is required. */
-export const TrainerSummarySchema = z.object({
+const TrainerSummarySchema = z.object({
   val_bpb: z.number().finite().positive(),
   training_seconds: z.number().finite().optional(),
   total_seconds: z.number().finite().optional(),
@@ -15,7 +15,7 @@ export const TrainerSummarySchema = z.object({
 export type TrainerSummary = z.infer<typeof TrainerSummarySchema>;
 
 /** The nine keys of the original's summary block. */
-export const SUMMARY_KEYS: readonly string[] = Object.keys(TrainerSummarySchema.shape);
+const SUMMARY_KEYS: readonly string[] = Object.keys(TrainerSummarySchema.shape);
 
 /** At most this many keys beyond the nine are kept (the first ones printed), so the summary stays small. */
 export const MAX_EXTRA_METRICS = 32;

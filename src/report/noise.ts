@@ -29,7 +29,7 @@ export function sigmaPerRow(rows: Pick<ResultRow, 'sigma'>[], assumed?: number):
  * decisions, else (the original's files) the best before it minus this val_bpb. Undefined where
  * there was nothing to compare with.
  */
-export function gainOf(row: Omit<JudgedRow, 'status' | 'extraRuns' | 'noiseSigma'>): number | undefined {
+function gainOf(row: Omit<JudgedRow, 'status' | 'extraRuns' | 'noiseSigma'>): number | undefined {
   if (row.delta !== undefined) return row.delta;
   // A row with a σ but no delta was decided with no incumbent (the reference run).
   if (row.sigma !== undefined || row.bestBefore === undefined) return undefined;

@@ -35,7 +35,7 @@ export interface TrainedCandidate {
 }
 
 /** Every run gets its own seed, from the experiment's number and the run's: a replay or a retry gives the same one. */
-export const seedOf = (experiment: number, run: number) => experiment * 1000 + run + 1;
+const seedOf = (experiment: number, run: number) => experiment * 1000 + run + 1;
 
 export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandidate> {
   const { input, laneSteps, trainer, laneInput, paths } = a;

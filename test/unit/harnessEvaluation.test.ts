@@ -1,5 +1,5 @@
-/** The pure parts of harness evaluation: the evaluator's command line, its output, and the judgement. */
-import { AGREEMENT, harnessCommand, judge, parseEvaluatorOutput, type EvaluatorResult } from '../../src/activities/harnessEvaluation.js';
+/** The pure parts of harness evaluation: the evaluator's command line, its output, and the score it accepts. */
+import { AGREEMENT, harnessCommand, harnessScore, parseEvaluatorOutput, type EvaluatorResult } from '../../src/activities/harnessEvaluation.js';
 import { parseSummary } from '../../src/core/trainerSummary.js';
 
 const scored = (val_bpb: number | null, causal = true): EvaluatorResult => ({
@@ -24,13 +24,13 @@ describe('harness evaluation', () => {
   });
 
   test("the harness's score replaces the trainer's; a disagreement or a failed causality check fails", () => {
-    expect(judge({ num_steps: 5 }, scored(1.5))).toEqual({ ok: true, summary: { num_steps: 5, val_bpb: 1.5 } });
+    expect(harnessScore({ num_steps: 5 }, scored(1.5))).toEqual({ ok: true, summary: { num_steps: 5, val_bpb: 1.5 } });
     const within = 1.5 + AGREEMENT.absolute + AGREEMENT.relative * 1.5 - 1e-9;
-    expect(judge({ val_bpb: within }, scored(1.5))).toMatchObject({ ok: true, summary: { val_bpb: 1.5 } });
-    expect(judge({ val_bpb: within + 1e-6 }, scored(1.5))).toMatchObject({ ok: false, reason: expect.stringMatching(/^the trainer printed val_bpb/) });
-    expect(judge({ val_bpb: 1.5 }, scored(1.5, false))).toMatchObject({ ok: false, reason: expect.stringMatching(/^causality check failed: the logits up to position 3/) });
-    expect(judge({}, scored(null))).toMatchObject({ ok: false });
-    expect(judge({}, { ok: false, reason: 'no exported model' })).toEqual({ ok: false, reason: 'no exported model' });
+    expect(harnessScore({ val_bpb: within }, scored(1.5))).toMatchObject({ ok: true, summary: { val_bpb: 1.5 } });
+    expect(harnessScore({ val_bpb: within + 1e-6 }, scored(1.5))).toMatchObject({ ok: false, reason: expect.stringMatching(/^the trainer printed val_bpb/) });
+    expect(harnessScore({ val_bpb: 1.5 }, scored(1.5, false))).toMatchObject({ ok: false, reason: expect.stringMatching(/^causality check failed: the logits up to position 3/) });
+    expect(harnessScore({}, scored(null))).toMatchObject({ ok: false });
+    expect(harnessScore({}, { ok: false, reason: 'no exported model' })).toEqual({ ok: false, reason: 'no exported model' });
   });
 
   test('under harness evaluation a summary block may lack val_bpb, and nothing else changes', () => {
