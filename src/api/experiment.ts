@@ -22,6 +22,8 @@ export interface ExperimentInput extends ProposerView {
   prepared?: PreparedProposal;
   /** It lost its lane before: its commit may be on the remote already. */
   restarted?: boolean;
+  /** Proposals made ahead for it and refused as repeats (the journal had trained their code): its own count starts there. */
+  refusedAhead?: number;
   /** The run's first experiment: the unmodified trainer, trained `decision.repeats` times. */
   baseline: boolean;
   /** What the keep rule compares with: the best's own runs and shape, and former incumbents' noise. */

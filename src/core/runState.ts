@@ -85,6 +85,10 @@ export interface RunState {
   best?: BestResult;
   baselineValBpb?: number;
   costUsd: number;
+  /** Proposals refused because the journal had trained their code: those of the experiments recorded. */
+  refusals?: number;
+  /** Those of proposals made ahead (pipelining), not yet counted by the experiment that follows them. */
+  refusedAhead?: number;
   lastPromptChars?: number;
   /** The latest RECENT_WINDOW results, oldest first: for the proposer's prompt and the UI. */
   recent: ExperimentRecord[];
@@ -179,6 +183,7 @@ export function recordExperiment(state: RunState, record: ExperimentRecord, logT
     incumbent,
     noise,
     costUsd: state.costUsd + record.costUsd - preparedUsd,
+    refusals: (state.refusals ?? 0) + (record.refusals ?? 0),
     lastPromptChars: record.promptChars ?? state.lastPromptChars,
     recent: [...state.recent, { ...record, hypothesis: clip(record.hypothesis)!, reason: clip(record.reason) }].slice(-RECENT_WINDOW),
     lastCrashLog: record.status === 'crash' ? logTail?.slice(-WINDOW_TEXT_CHARS * 12) : state.lastCrashLog,

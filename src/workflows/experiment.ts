@@ -71,7 +71,7 @@ async function onLane(input: ExperimentInput, proposal: ProposalState, show: Sho
   const { hypothesis, description } = proposal.current ?? BASELINE;
   if (proposal.repairError) {
     return { outcome: { kind: 'invalid' }, commit: '', commitFull: '', memoryGb: 0, description, hypothesis, costUsd: proposal.costUsd(),
-      reason: proposal.repairError, promptChars: proposal.promptChars, lane: lane.id };
+      reason: proposal.repairError, promptChars: proposal.promptChars, lane: lane.id, refusals: proposal.refusals };
   }
 
   show('commit', hypothesis);
@@ -102,5 +102,6 @@ async function onLane(input: ExperimentInput, proposal: ProposalState, show: Sho
     logTail: first.ok ? undefined : first.logTail,
     promptChars: proposal.promptChars,
     lane: lane.id,
+    refusals: proposal.refusals,
   };
 }

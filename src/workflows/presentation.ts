@@ -29,7 +29,7 @@ export function statusOf(input: RunInput, state: RunState, lanes: { held: number
     steeringNotes: state.steeringNotes.map((n) => n.note), branch: state.paths?.branch, resultsFile: state.paths?.resultsFile,
     endReason: state.endReason, pausedReason: state.pausedReason,
     sigma: config.decision.mode === 'greedy' || !state.incumbent.runs.length ? undefined : noiseOf(config, state).sigma,
-    lanesHeld: lanes.held, lanesWaitingFor: lanes.waitingFor,
+    lanesHeld: lanes.held, lanesWaitingFor: lanes.waitingFor, refusals: (state.refusals ?? 0) + (state.refusedAhead ?? 0),
   };
 }
 

@@ -4,6 +4,7 @@ import type { ExperimentInput } from '../api/experiment.js';
 import { FAILURE, REPAIRABLE, type FailureType } from '../core/failures.js';
 import type { Proposal, ProposeResult } from '../core/proposal.js';
 import type { Usage } from '../core/usage.js';
+import { ALREADY_MEASURED } from '../core/journal.js';
 
 /** The unmodified trainer: the run's first experiment trains it, with an empty commit. */
 export const BASELINE: Proposal = { hypothesis: 'baseline: the unmodified trainer', description: 'baseline', edits: [] };
@@ -13,6 +14,8 @@ export class ProposalState {
   previous?: Proposal;
   repairError?: string;
   promptChars?: number;
+  /** Proposals refused because the journal had trained their code (counted as repairs). */
+  refusals: number;
   private readonly usage: Usage[] = [];
   private readonly preparedUsd: number;
 
@@ -20,6 +23,7 @@ export class ProposalState {
     this.current = input.baseline ? BASELINE : input.prepared?.proposal;
     this.preparedUsd = input.prepared?.costUsd ?? 0;
     this.promptChars = input.prepared?.promptChars;
+    this.refusals = input.refusedAhead ?? 0;
   }
 
   costUsd(): number {
@@ -45,6 +49,7 @@ export class ProposalState {
       const billed = failure?.details?.[0] as Usage | undefined; // a billed call that gave nothing usable
       if (billed) this.usage.push(billed);
       if (!REPAIRABLE.includes(failure?.type as FailureType)) throw err;
+      if (failure!.details?.[1] === ALREADY_MEASURED) this.refusals++;
       this.repairError = failure!.message;
       this.previous = failure!.type === FAILURE.EditRejected ? this.current : undefined;
       return false;

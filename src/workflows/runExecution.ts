@@ -12,6 +12,7 @@ import { applicationFailureOf, describeFailure, isRunFatal } from '../api/failur
 import type { RunStatus } from '../api/messages.js';
 import type { ExperimentResult } from '../core/experimentResult.js';
 import { REPAIRABLE, type FailureType } from '../core/failures.js';
+import { ALREADY_MEASURED } from '../core/journal.js';
 import { bestRefOf, experimentId, experimentName, experimentRef } from '../core/names.js';
 import { baselineCrashReason, breakerReason, lanesToHold, mayStart, nextStep, phaseOf } from '../core/nextStep.js';
 import { proposerView } from '../core/proposerView.js';
@@ -124,6 +125,7 @@ export class RunExecution {
     } catch (err) {
       const failure = applicationFailureOf(err);
       this.state.costUsd += (failure?.details?.[0] as Usage | undefined)?.costUsd ?? 0; // billed, though unusable
+      if (failure?.details?.[1] === ALREADY_MEASURED) this.state.refusedAhead = (this.state.refusedAhead ?? 0) + 1;
       // An unusable proposal is dropped: the experiment then asks itself, with the repair loop.
       if (!REPAIRABLE.includes(failure?.type as FailureType)) this.fatal ??= err;
     } finally {
@@ -142,6 +144,8 @@ export class RunExecution {
     const scope = new CancellationScope();
     this.children.set(n, scope);
     const baseline = n === this.state.firstExperiment;
+    const refusedAhead = this.state.refusedAhead; // the experiment counts them from here
+    this.state.refusedAhead = undefined;
     void scope.run(() => executeChild(experiment, {
       workflowId: experimentId(this.runWorkflowId, n),
       staticSummary: baseline ? 'baseline' : `experiment ${n}`,
@@ -151,6 +155,7 @@ export class RunExecution {
         baseCommit: this.state.baseCommit!,
         costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - this.state.costUsd + next.started.preparedUsd,
         prepared: next.started.prepared, restarted: next.started.restarted, baseline, incumbent: this.state.incumbent, noise: this.state.noise,
+        refusedAhead,
       }],
     })).then((result) => ({ experiment: n, result }), (error: unknown) => ({ experiment: n, error, moved: !this.lanes!.holds(held) }))
       .then((done) => {
