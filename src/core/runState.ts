@@ -5,7 +5,7 @@
  * (test/unit/decisions.test.ts).
  */
 import type { RunConfig } from './runInput.js';
-import type { Proposal } from './proposal.js';
+import type { Proposal, ProposeResult } from './proposal.js';
 import { noiseTotals, NO_NOISE_TOTALS, type NoiseTotals } from './noiseEstimate.js';
 import { budgetOf, INCUMBENT_RUNS, type Incumbent, type Measured } from './keepDecision.js';
 import { failedRecord, judgedRecord, type ExperimentResult } from './experimentResult.js';
@@ -155,7 +155,7 @@ export function moveExperiment(state: RunState, experiment: number, cancelled?: 
   };
 }
 
-/** The state after an experiment's record arrives: the one place the best, counts and cost change. */
+/** The state after an experiment's record arrives: the one place the best and the counts change. */
 export function recordExperiment(state: RunState, record: ExperimentRecord, logTail?: string, measured?: Measured, config?: RunConfig): RunState {
   const clip = (s: string | undefined) => (s && s.length > WINDOW_TEXT_CHARS ? `${s.slice(0, WINDOW_TEXT_CHARS)}…` : s);
   const kept = record.status === 'keep';
@@ -188,6 +188,16 @@ export function recordExperiment(state: RunState, record: ExperimentRecord, logT
     recent: [...state.recent, { ...record, hypothesis: clip(record.hypothesis)!, reason: clip(record.reason) }].slice(-RECENT_WINDOW),
     lastCrashLog: record.status === 'crash' ? logTail?.slice(-WINDOW_TEXT_CHARS * 12) : state.lastCrashLog,
   };
+}
+
+/** A proposal made ahead arrived: the next experiment takes it, and what it cost counts now. */
+export function proposedAhead(state: RunState, made: ProposeResult): RunState {
+  return { ...state, prepared: { proposal: made.proposal, costUsd: made.usage.costUsd, promptChars: made.promptChars }, costUsd: state.costUsd + made.usage.costUsd };
+}
+
+/** A proposal made ahead that cannot be used (the experiment asks again itself): what its calls cost counts all the same. */
+export function paidAhead(state: RunState, costUsd: number): RunState {
+  return { ...state, costUsd: state.costUsd + costUsd };
 }
 
 /**

@@ -18,7 +18,7 @@ import { baselineCrashReason, breakerReason, lanesToHold, mayStart, nextStep, ph
 import { proposerView } from '../core/proposerView.js';
 import { bestCommitOf } from '../core/results.js';
 import type { RunConfig, RunInput } from '../core/runInput.js';
-import { finishExperiment, moveExperiment, startExperiment, type RunState } from '../core/runState.js';
+import { finishExperiment, moveExperiment, paidAhead, proposedAhead, startExperiment, type RunState } from '../core/runState.js';
 import type { Usage } from '../core/usage.js';
 import { proposer, remoteSteps } from './activityProxies.js';
 import { experiment } from './experiment.js';
@@ -120,11 +120,10 @@ export class RunExecution {
       const made = await proposer.hypothesize.executeWithOptions({ summary: `hypothesize ${experimentName(this.state.nextExperiment)} ahead` }, [{
         experiment: this.state.nextExperiment, config, bestCommit: bestCommitOf(this.state), bestRef: bestRefOf(config.tag, best), ...proposerView(this.state),
       }]);
-      this.state.prepared = { proposal: made.proposal, costUsd: made.usage.costUsd, promptChars: made.promptChars };
-      this.state.costUsd += made.usage.costUsd;
+      this.state = proposedAhead(this.state, made);
     } catch (err) {
       const failure = applicationFailureOf(err);
-      this.state.costUsd += (failure?.details?.[0] as Usage | undefined)?.costUsd ?? 0; // billed, though unusable
+      this.state = paidAhead(this.state, (failure?.details?.[0] as Usage | undefined)?.costUsd ?? 0); // billed, though unusable
       if (failure?.details?.[1] === ALREADY_MEASURED) this.state.refusedAhead = (this.state.refusedAhead ?? 0) + 1;
       // An unusable proposal is dropped: the experiment then asks itself, with the repair loop.
       if (!REPAIRABLE.includes(failure?.type as FailureType)) this.fatal ??= err;
