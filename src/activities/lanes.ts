@@ -1,8 +1,9 @@
 /**
- * The lanes a worker serves, and the lease an experiment holds on one. A lease is an activity on
- * the shared lease queue that runs for as long as its experiment uses the lane: the worker runs at
- * most one lease per lane at once, so no two experiments (of one run or of two) share a GPU, and a
- * host that dies stops heartbeating its leases, which is how its experiments learn to move.
+ * The lanes a worker serves, and the lease a run holds on one for its experiments. A lease is an
+ * activity on the shared lease queue that runs for as long as the run keeps the lane: the worker
+ * runs at most one lease per lane at once, so no two experiments (of one run or of two) share a
+ * GPU, and a host that dies stops heartbeating its leases, which is how its runs learn to move the
+ * experiments on them.
  */
 import os from 'node:os';
 import { Context } from '@temporalio/activity';

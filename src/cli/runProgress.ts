@@ -93,7 +93,7 @@ async function summaryOf(converter: Client['options']['loadedDataConverter'], me
   return typeof text === 'string' ? text : undefined;
 }
 
-/** The experiment's input (workflows/experiment.ts ExperimentInput), read defensively: its shape may change. */
+/** The experiment's input (ExperimentInput, src/api/experiment.ts), read defensively: its shape may change. */
 function settingsOf(input: unknown): MeasureSettings {
   const i = (input ?? {}) as { baseline?: unknown; config?: { trainer?: Record<string, unknown>; decision?: Record<string, unknown> } };
   const d = i.config?.decision ?? {};

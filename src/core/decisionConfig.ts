@@ -1,7 +1,8 @@
 /**
  * The keep rule's settings, their defaults, and the run input's `decision` field that sets them
- * (the rule itself: keepRule.ts; docs/decisions.md). Either a mode name, `"greedy"` (the original's rule) or `"noise"` (the
- * defaults), or an object that sets single knobs. Always parses to a full DecisionConfig.
+ * (the rule itself: keepRule.ts; docs/decisions.md): a mode name, `"greedy"` (the original's rule)
+ * or `"noise"` (the defaults), or an object that sets single knobs. Always parses to a full
+ * DecisionConfig.
  */
 import { z } from 'zod';
 
