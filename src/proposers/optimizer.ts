@@ -11,7 +11,7 @@ import { ProposerFatalError } from '../core/failures.js';
 import { ZERO_USAGE } from '../core/usage.js';
 import type { Proposer, ProposerContext } from './context.js';
 import { formatLiteral } from './constants.js';
-import { checkedAnswer, type Dimension, type Suggest, type SuggestRequest } from './optimizerProtocol.js';
+import { checkedAnswer, type Dimension, type Suggest, type SuggestAnswer, type SuggestRequest } from './optimizerProtocol.js';
 import { type NumericConstant, searchableConstants, searchSpace } from './optimizerSpace.js';
 import { type Change, CONSTANTS_LINE, formatChanges, runningTrials, trialsOf } from './optimizerTrials.js';
 
@@ -82,15 +82,20 @@ export async function nextSuggestion(ctx: ProposerContext, settings: OptimizerSe
   const { request, constants } = study;
   for (let attempt = 0; attempt < MAX_ASKS; attempt++) {
     const answer = checkedAnswer(await suggest({ ...request, seed: samplerSeed(seed, ctx.experiment, attempt) }, signal), request.space);
-    const changes = fitting(request.space.flatMap((d) => {
-      const c = constants.find((x) => x.name === d.name)!;
-      const to = literalOf(d, answer.params[d.name]);
-      return to === c.literal ? [] : [{ name: d.name, from: c.literal, to }];
-    }));
+    const changes = changesFor(request.space, constants, answer);
     if (changes.length === 0 || ctx.measured?.(filesWith(ctx.files, constants, changes))) continue;
     return { changes, constants, trials: request.trials.length, sampler: settings.sampler };
   }
   return undefined;
+}
+
+/** The constants an answer changes, as their literals will read. */
+export function changesFor(space: readonly Dimension[], constants: readonly NumericConstant[], answer: SuggestAnswer): Change[] {
+  return fitting(space.flatMap((d) => {
+    const c = constants.find((x) => x.name === d.name)!;
+    const to = literalOf(d, answer.params[d.name]);
+    return to === c.literal ? [] : [{ name: d.name, from: c.literal, to }];
+  }));
 }
 
 /** As many changes as the hypothesis's `constants:` line can list (every change made is listed, so the journal can read it back). */

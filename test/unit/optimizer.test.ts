@@ -180,7 +180,7 @@ describe('with the worker\'s Python (python/suggest.py and Optuna)', () => {
 
   test('on the fixture landscape it beats offline mutation at equal runs, over seeds', async () => {
     const RUNS = 40;
-    const rows = [];
+    const rows: { seed: number; optimizer: number; offline: number }[] = [];
     for (const seed of [1, 2, 3, 4]) {
       const optimizer = await runNight(createOptimizerProposer(config({ seed }), sampler.suggest), RUNS);
       const offline = await runNight(createOfflineProposer(config({ kind: 'offline', seed })), RUNS);
