@@ -15,6 +15,7 @@ import { evaluateOnce, evaluatorRecordOf, harnessScore, modelFileOf } from './ha
 import { CappedLog, killGroup, killStrayTrainer, readTail, recordGroup, pgidFileOf } from './trainerProcess.js';
 import { trainerEnv } from './trainerEnv.js';
 import { beatIntervalMs } from './heartbeat.js';
+import { progressToWorkflow } from './progressToWorkflow.js';
 import { findExecutable, sandboxed, sandboxRefusal, sandboxStatus, unsandboxedWarning } from './sandbox.js';
 import { redactSecrets } from './secrets.js';
 import { lockFilesIn, trainerPython, usesUv, uvRunEnv, type LockFiles } from './trainerPython.js';
@@ -120,8 +121,12 @@ export async function train(input: TrainInput): Promise<TrainResult> {
     killGroup(pgid, 'SIGTERM');
     setTimeout(() => killGroup(pgid, 'SIGKILL'), KILL_GRACE_MS).unref();
   };
-  const heartbeat = () =>
-    ctx.heartbeat({ elapsedSeconds: (Date.now() - started) / 1000, budgetSeconds: input.trainer.timeBudgetSeconds, lastLine, pgid } satisfies TrainProgress);
+  const tell = progressToWorkflow(ctx, input.trainer, started);
+  const heartbeat = () => {
+    const progress = { elapsedSeconds: (Date.now() - started) / 1000, budgetSeconds: input.trainer.timeBudgetSeconds, lastLine };
+    ctx.heartbeat({ ...progress, pgid } satisfies TrainProgress);
+    tell(progress);
+  };
   heartbeat();
   // Well inside the heartbeat timeout, or a healthy trainer with a short timeout looks dead.
   const beat = setInterval(heartbeat, beatIntervalMs(ctx.info.heartbeatTimeoutMs));

@@ -115,3 +115,9 @@ export interface TrainingInput {
   costUsd?: number;
 }
 export const experimentTrainingSignal = defineSignal<[TrainingInput]>('experimentTraining');
+
+/**
+ * The train activity tells its experiment how far the trainer is ("45% (36 of 80 steps), about 20 s
+ * left"), at most every 12 s: the experiment's page in the web UI shows it in its Current Details.
+ */
+export const trainProgressSignal = defineSignal<[string]>('trainProgress');

@@ -2,11 +2,12 @@
  * One experiment, as a child workflow of the run, on the lane the run gives it: hypothesize →
  * edit → commit → train (and the follow-up runs the keep rule asks for), and it returns what it
  * measured; the run decides keep or revert. Its own page in the web UI (Current Details) shows the
- * step it is at: hypothesize, edit, commit, train, and each follow-up run.
+ * step it is at (hypothesize, edit, commit, train, which run of the baseline, each follow-up run)
+ * and, while it trains, how far: steps or tokens and the time left.
  */
-import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, getExternalWorkflowHandle, isCancellation, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import { EXPERIMENT_CANCELLED, type CancelledExperiment, type ExperimentInput } from '../api/experiment.js';
-import { experimentTrainingSignal } from '../api/messages.js';
+import { experimentTrainingSignal, trainProgressSignal } from '../api/messages.js';
 import { memoryGbOf, outcomeOf, type ExperimentResult } from '../core/experimentResult.js';
 import { bestRefOf, experimentName, experimentRef } from '../core/names.js';
 import { worstCaseCallUsd } from '../core/nextStep.js';
@@ -20,7 +21,18 @@ type Show = (phase: string, hypothesis?: string) => void;
 
 export async function experiment(input: ExperimentInput): Promise<ExperimentResult> {
   const name = experimentName(input.experiment);
-  const show: Show = (phase, hypothesis) => setCurrentDetails(`**${name}** on ${input.lane.id} · phase **${phase}**${hypothesis ? `\n\n${hypothesis}` : ''}`);
+  // The page shows the phase, which run, and (from the train activity, every 12 s) how far it is.
+  let shown: { phase: string; hypothesis?: string; progress?: string } = { phase: 'start' };
+  const render = () => setCurrentDetails(`**${name}** on ${input.lane.id} · phase **${shown.phase}**` +
+    `${shown.progress ? `\n\ntraining: ${shown.progress}` : ''}${shown.hypothesis ? `\n\n${shown.hypothesis}` : ''}`);
+  const show: Show = (phase, hypothesis) => {
+    shown = { phase, hypothesis };
+    render();
+  };
+  setHandler(trainProgressSignal, (progress) => {
+    shown = { ...shown, progress };
+    render();
+  });
   const proposal = new ProposalState(input);
   try {
     return await onLane(input, proposal, show);
@@ -81,7 +93,8 @@ async function onLane(input: ExperimentInput, proposal: ProposalState, show: Sho
       edited: !input.baseline && !existing },
   ]);
 
-  show('train', hypothesis);
+  const repeats = config.decision.mode === 'greedy' ? 1 : config.decision.repeats;
+  show(input.baseline && repeats > 1 ? `baseline run 1/${repeats}` : 'train', hypothesis);
   const parent = workflowInfo().parent;
   // Sent beside the first train step, not before it: the run learns of it as the trainer starts.
   const told = parent && getExternalWorkflowHandle(parent.workflowId).signal(experimentTrainingSignal, {

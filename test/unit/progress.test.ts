@@ -1,7 +1,8 @@
 import {
-  activityKey, describeActivity, parseTrainerLine, progressKey, progressLine, REPEAT_EVERY_MS, runLabel, stillLine, tick, trainProgress,
+  activityKey, describeActivity, progressKey, progressLine, REPEAT_EVERY_MS, runLabel, stillLine, tick,
   type ActivityState,
 } from '../../src/cli/progress.js';
+import { parseTrainerLine, trainProgress } from '../../src/core/trainProgress.js';
 import type { RunStatus } from '../../src/api/messages.js';
 
 const T0 = Date.parse('2026-01-01T12:00:00Z');
