@@ -2,6 +2,7 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { BestValBpb, ExperimentCount, ResearchPhaseKey, ResearchTag, type RunStatus } from '../api/messages.js';
 import { describeBest, describeLanes } from '../core/describe.js';
+import { experimentId } from '../core/names.js';
 import { noiseOf } from '../core/keepDecision.js';
 import { phaseOf } from '../core/nextStep.js';
 import { runningOf } from '../core/proposerView.js';
@@ -51,6 +52,9 @@ export function renderCurrentDetails(status: RunStatus, recent: ExperimentRecord
     `**Experiment ${status.experiment}** · phase **${status.phase}**${status.paused ? ' · ⏸ paused' : ''}${status.stopRequested ? ' · stopping after this experiment' : ''}${lanes ? ` · ${lanes}` : ''}`,
     status.pausedReason ? `⏸ The run ${status.pausedReason}.` : '',
     status.currentHypothesis ? `Hypothesis: ${status.currentHypothesis}` : '',
+    // The run's page cannot show a trainer's steps without an event per update in the run's history:
+    // each experiment's own page shows them (its child workflow, under Relationships).
+    status.running.length ? `Training progress (steps, time left): on the page of ${status.running.map((r) => `\`${experimentId(status.tag, r.experiment)}\``).join(', ')}` : '',
     status.best ? `${capitalize(describeBest(status.best))}` : 'No result yet',
     `Cost so far: $${status.costUsd.toFixed(4)}${status.sigma !== undefined ? ` · noise σ ${status.sigma.toFixed(6)} bpb per run` : ''}`,
     status.refusals ? `Repeats refused: ${status.refusals} (code the journal had trained already, not trained again)` : '',

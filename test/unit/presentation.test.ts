@@ -62,6 +62,12 @@ describe('the run\'s current details', () => {
     expect(md.trimEnd().split('\n').at(-1)).toBe('Run ended: stopped on request');
   });
 
+  test('point to each running experiment\'s own page for its training progress', () => {
+    const md = renderCurrentDetails(status({ running: [{ experiment: 6, lane: 'cpu0' }, { experiment: 7, lane: 'cpu1' }] }), records);
+    expect(md).toContain('Training progress (steps, time left): on the page of `t/exp-0006`, `t/exp-0007`');
+    expect(renderCurrentDetails(status(), records)).not.toContain('Training progress');
+  });
+
   test('say that there is no result yet before the first experiment', () => {
     const md = renderCurrentDetails(status({ best: undefined, currentHypothesis: undefined, experiment: 0, costUsd: 0 }), []);
     expect(md.split('\n').filter(Boolean)).toEqual(['**Experiment 0** · phase **train**', 'No result yet', 'Cost so far: $0.0000']);
