@@ -11,6 +11,8 @@ import { parseResults, type ResultRow } from '../../src/core/resultsTsv.js';
 import { experimentRef, resultsRef, TASK_QUEUE } from '../../src/core/names.js';
 import { statusQuery } from '../../src/api/messages.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
+import { gitAt } from '../../src/activities/gitOps.js';
+import { readJournal } from '../../src/activities/journalStore.js';
 import { fixtureRunInput, fixtureValBpb, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
 import { killAllWorkerProcesses, startWorkerProcess, trainerProcesses, waitFor, type WorkerProcess } from '../helpers/workerProcess.js';
@@ -87,6 +89,10 @@ async function expectConsistentOnRemote(remote: string, tag: string, experiments
   }
   const kept = rows.filter((r) => r.status === 'keep').sort((a, b) => a.valBpb - b.valBpb)[0];
   expect(await git(remote, 'rev-parse', '--short=7', `autoresearch/${tag}`)).toBe(kept.commit);
+  // The journal: one record per experiment, none lost or doubled, each with the row's commit.
+  const journal = (await readJournal(gitAt(remote), remote)).records.filter((r) => r.tag === tag);
+  expect(journal.map((r) => r.experimentId).sort()).toEqual(rows.map((r) => r.experimentId).sort());
+  for (const row of rows) expect(journal.find((r) => r.experimentId === row.experimentId)!.commit.slice(0, 7)).toBe(row.commit);
   return rows;
 }
 
