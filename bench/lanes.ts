@@ -108,32 +108,56 @@ async function overhead(): Promise<void> {
   const spans = await trainerSpans(repo, tag);
   const ours = (spans.at(-1)!.start - spans[0].start) / 1000 / (spans.length - 1);
   const bare = await bareLoop(experiments);
-  console.log(`  where one experiment's time goes (${tag}/exp-0003): ${await breakdown(`${tag}/exp-0003`)}`);
+  console.log(`  where one experiment's time goes (${tag}/exp-0003): ${await breakdown(`${tag}/exp-0003`, spans)}`);
+  console.log(`  the run between exp-0003 and exp-0004: ${await runTurn(tag, `${tag}/exp-0003`, `${tag}/exp-0004`)}`);
   console.log(`orchestration: a trainer start every ${ours.toFixed(2)} s against ${bare.toFixed(2)} s for a bare shell loop ` +
     `(same git steps, same trainer sleeping 1 s): ${(ours - bare).toFixed(2)} s more per experiment (goal <= 0.25 s)`);
 }
 
-/** Each activity's time, scheduled to completed, and what the workflow spent between them. */
-async function breakdown(workflowId: string): Promise<string> {
-  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  const at = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
-  const names = new Map<number, string>();
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<typeof client.workflow.getHandle>['fetchHistory']>>['events']>[number];
+const eventMs = (e: HistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+const historyOf = async (workflowId: string) => (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+
+/**
+ * Each activity's time, scheduled to completed, and what the workflow spent between them; a train
+ * step split at its trainer's start and end (from the log), the part that a bare loop also pays.
+ */
+async function breakdown(workflowId: string, spans: { start: number; end: number }[]): Promise<string> {
+  const events = await historyOf(workflowId);
+  const scheduled = new Map<number, { name: string; at: number }>();
   const parts: string[] = [];
-  let last = at(events[0]);
+  let last = eventMs(events[0]);
   for (const e of events) {
     if (e.activityTaskScheduledEventAttributes) {
-      names.set(Number(e.eventId), e.activityTaskScheduledEventAttributes.activityType!.name!);
-      parts.push(`+${at(e) - last} ms`);
-      last = at(e);
+      scheduled.set(Number(e.eventId), { name: e.activityTaskScheduledEventAttributes.activityType!.name!, at: eventMs(e) });
+      parts.push(`+${eventMs(e) - last} ms`);
+      last = eventMs(e);
     }
     const done = e.activityTaskCompletedEventAttributes;
     if (done) {
-      parts.push(`${names.get(Number(done.scheduledEventId))} ${at(e) - last} ms`);
-      last = at(e);
+      const step = scheduled.get(Number(done.scheduledEventId))!;
+      const span = step.name === 'train' ? spans.find((x) => x.start >= step.at && x.start <= eventMs(e)) : undefined;
+      const split = span ? ` (${span.start - step.at} ms to the trainer's start, ${span.end - span.start} ms in it, ${eventMs(e) - span.end} ms after)` : '';
+      parts.push(`${step.name} ${eventMs(e) - last} ms${split}`);
+      last = eventMs(e);
     }
   }
-  parts.push(`+${at(events.at(-1)!) - last} ms to complete`);
+  parts.push(`+${eventMs(events.at(-1)!) - last} ms to complete`);
   return parts.join(', ');
+}
+
+/** The run's turn between two experiments: from the first one's end to the second one's first workflow task, and what the run scheduled meanwhile. */
+async function runTurn(runId: string, endedId: string, nextId: string): Promise<string> {
+  const run = await historyOf(runId);
+  const ended = run.find((e) => e.childWorkflowExecutionCompletedEventAttributes?.workflowExecution?.workflowId === endedId);
+  const initiated = run.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === nextId);
+  const next = await historyOf(nextId);
+  const firstTask = next.find((e) => e.workflowTaskStartedEventAttributes);
+  if (!ended || !initiated || !firstTask) return 'not found';
+  const meanwhile = run.filter((e) => e.activityTaskScheduledEventAttributes && eventMs(e) >= eventMs(ended) && eventMs(e) <= eventMs(initiated))
+    .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name!);
+  return `${eventMs(initiated) - eventMs(ended)} ms to start the next child${meanwhile.length ? ` (scheduling ${meanwhile.join(', ')} on the way)` : ''}, ` +
+    `${eventMs(next[0]) - eventMs(initiated)} ms until it started, ${eventMs(firstTask) - eventMs(next[0])} ms to its first workflow task`;
 }
 
 /** The same steps as one experiment, as a plain shell loop: edit, parse check, commit, push the ref, train, read the score, keep or reset, a row. */

@@ -1,7 +1,8 @@
 /**
  * gitAt runs git through simple-git: a command that prints nothing ends when git does (no fixed
- * wait), a failure carries git's stderr, `ok` exit codes pass, input reaches stdin as bytes (no
- * shell), and git gets gitAt's environment, not the worker's.
+ * wait), a failure carries git's stderr, `ok` exit codes pass, simple-git's own checks still refuse
+ * what gitAt does not need, input reaches stdin as bytes (no shell), and git gets gitAt's
+ * environment, not the worker's.
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -41,6 +42,16 @@ describe('gitAt', () => {
     await writeFile(path.join(repo, 'trainer', 'train.py'), '# changed\n');
     await expect(git.raw(['diff', '--quiet'])).rejects.toThrow(/^git diff: exit 1$/);
     expect(await git.raw(['diff', '--quiet'], undefined, [1])).toBe('');
+  });
+
+  test("simple-git's checks still refuse what gitAt does not need, at once: a command-running option, an unlisted config key", async () => {
+    const repo = await makeFixtureRepo();
+    const git = gitAt(repo);
+    const marker = path.join(repo, 'ran');
+    for (const args of [['ls-remote', `--upload-pack=touch ${marker}`, repo], ['-c', `core.sshCommand=touch ${marker}`, 'ls-remote', 'ssh://h/r']]) {
+      await expect(git.raw(args)).rejects.toMatchObject({ nonRetryable: true, type: 'GitArgument' });
+    }
+    expect(existsSync(marker)).toBe(false);
   });
 
   test('input reaches stdin as it is, through no shell; empty input ends stdin', async () => {
