@@ -11,7 +11,7 @@ import { settingsOf, touchedNames, type JournalRecord } from '../core/journal.js
 import { experimentRef, resultsRef } from '../core/names.js';
 import type { ExperimentRecord } from '../core/results.js';
 import { parseResults, type ResultRow } from '../core/resultsTsv.js';
-import { ensureCommit, fetchRef, gitAt, type Git } from './gitOps.js';
+import { fetchRef, gitAt, hasCommit, type Git } from './gitOps.js';
 import { readJournal, writeRecords } from './journalStore.js';
 import { resolveRunPaths } from './runPaths.js';
 
@@ -42,6 +42,16 @@ export async function commitFacts(git: Git, trainer: RunConfig['trainer'], commi
   return { parentCommit, contentHash: contentHashOf(files), touched: touchedNames(diff), unchanged };
 }
 
+/**
+ * The facts of a row's commit, fetched from its experiment ref when this clone lacks it. A commit
+ * neither here nor on the remote (its ref deleted) has none: its record is still written.
+ */
+export async function factsOf(git: Git, remote: string, config: RunConfig, record: ExperimentRecord): Promise<CommitFacts | undefined> {
+  const present = record.commitFull !== '' && ((await hasCommit(git, record.commitFull))
+    || (await fetchRef(git, remote, experimentRef(config.tag, record.experiment))) === record.commitFull);
+  return present ? commitFacts(git, config.trainer, record.commitFull) : undefined;
+}
+
 /** The journal's record of a row of this run. */
 export function journalRecordOf(config: RunConfig, record: ExperimentRecord, facts: CommitFacts | undefined, time: string): JournalRecord {
   return {
@@ -58,11 +68,7 @@ export async function appendJournal(input: { config: RunConfig; record: Experime
   const { config, record } = input;
   const paths = resolveRunPaths(config);
   const git = gitAt(paths.repo);
-  let facts: CommitFacts | undefined;
-  if (record.commitFull) {
-    await ensureCommit(git, paths.remote, record.commitFull, experimentRef(config.tag, record.experiment));
-    facts = await commitFacts(git, config.trainer, record.commitFull);
-  }
+  const facts = await factsOf(git, paths.remote, config, record);
   await writeRecords(git, paths.remote, [journalRecordOf(config, record, facts, new Date().toISOString())],
     `journal: ${config.tag} ${record.experimentId} ${record.status}`);
 }

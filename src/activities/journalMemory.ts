@@ -6,14 +6,13 @@
 import type { RunConfig } from '../core/runInput.js';
 import { alreadyMeasuredMessage, contentKey, measuredIndex, recordsInMemory, settingsOf, type JournalRecord } from '../core/journal.js';
 import { renderJournal } from '../core/journalPrompt.js';
-import { experimentRef } from '../core/names.js';
 import type { Proposal } from '../core/proposal.js';
 import type { ExperimentRecord } from '../core/results.js';
 import type { Usage } from '../core/usage.js';
 import { ProposalInvalidError } from '../core/failures.js';
 import { applyEdits } from './applyEdits.js';
-import { ensureCommit, gitAt } from './gitOps.js';
-import { commitFacts, contentHashOf, journalRecordOf } from './journal.js';
+import { gitAt } from './gitOps.js';
+import { contentHashOf, factsOf, journalRecordOf } from './journal.js';
 import { readJournal } from './journalStore.js';
 import { resolveRunPaths } from './runPaths.js';
 
@@ -45,11 +44,7 @@ export async function memoryOf(config: RunConfig, recent: readonly ExperimentRec
   const written = new Set(journal.records.filter((r) => r.tag === config.tag).map((r) => r.experimentId));
   const pending: JournalRecord[] = [];
   for (const row of recent.filter((r) => !written.has(r.experimentId))) {
-    let facts;
-    if (row.commitFull && row.status !== 'invalid') {
-      await ensureCommit(git, paths.remote, row.commitFull, experimentRef(config.tag, row.experiment));
-      facts = await commitFacts(git, config.trainer, row.commitFull);
-    }
+    const facts = row.status === 'invalid' ? undefined : await factsOf(git, paths.remote, config, row);
     pending.push(journalRecordOf(config, row, facts, new Date().toISOString()));
   }
   // A run started before `memory` existed has none in its config: memory on, every tag.
