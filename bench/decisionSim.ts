@@ -1,12 +1,12 @@
 /**
  * The decisions benchmark's simulation: a fixture objective with known true effects, measured
  * with seed noise and with machines that are fast or slow by chance, decided by greedy and by the
- * noise rule (src/workflows/keepRule.ts). Seeded, so a figure can be reproduced; the test runs it
+ * noise rule (src/core/keepRule.ts). Seeded, so a figure can be reproduced; the test runs it
  * at a small size (test/unit/keepRule.test.ts), `npm run bench -- decisions` at full size.
  */
-import { DEFAULT_DECISION_CONFIG, type DecisionConfig } from '../src/core/decisionConfig.js';
-import { decideKeep, followUp } from '../src/core/keepRule.js';
-import { estimateNoise, normalCdf, type Measurement } from '../src/core/noiseEstimate.js';
+import type { DecisionConfig } from '../src/core/decisionConfig.js';
+import { normalCdf, type Measurement } from '../src/core/noiseEstimate.js';
+import { FIRST_NOISE_RULE, greedyRule, noiseRule, type Lab, type RuleFactory } from './researchRules.js';
 
 /** The fixture. Effects and shifts are in units of σ, the seed noise of one run. */
 export interface Fixture {
@@ -66,7 +66,7 @@ export interface BenchFigures {
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness (the benchmark's own; the rules never use any)
 
-type Rng = () => number;
+export type Rng = () => number;
 
 /** mulberry32: small, fast, good enough for a simulation. */
 export function makeRng(seed: number): Rng {
@@ -80,12 +80,12 @@ export function makeRng(seed: number): Rng {
   };
 }
 
-function gaussian(rng: Rng): number {
+export function gaussian(rng: Rng): number {
   const u = 1 - rng();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng());
 }
 
-function uniform(rng: Rng, lo: number, hi: number): number {
+export function uniform(rng: Rng, lo: number, hi: number): number {
   return lo + (hi - lo) * rng();
 }
 
@@ -130,9 +130,9 @@ function train(f: Fixture, rng: Rng, trueSigma: number, logSpeed = drawMachine(f
 // ---------------------------------------------------------------------------------------------
 // One night per rule
 
-interface Tally { falseKeeps: number; nulls: number; detected: number; helpful: number; kept: number; runs: number; trueGain: number; confirmations: number; remeasures: number }
+export interface Tally { falseKeeps: number; nulls: number; detected: number; helpful: number; kept: number; runs: number; trueGain: number; confirmations: number; remeasures: number }
 
-function emptyTally(): Tally {
+export function emptyTally(): Tally {
   return { falseKeeps: 0, nulls: 0, detected: 0, helpful: 0, kept: 0, runs: 0, trueGain: 0, confirmations: 0, remeasures: 0 };
 }
 
@@ -146,69 +146,32 @@ function count(t: Tally, effect: number, kept: boolean): void {
   else t.falseKeeps++;
 }
 
-/** The original: one run each, keep iff strictly below the best measured value. */
-function greedyNight(f: Fixture, effects: number[], rng: Rng, t: Tally): void {
-  let trueValue = 0;
-  let best = train(f, rng, trueValue).valBpb;
-  t.runs++;
-  for (const effect of effects) {
-    const m = train(f, rng, trueValue - effect);
-    t.runs++;
-    const kept = m.valBpb < best;
-    count(t, effect, kept);
-    if (kept) {
-      best = m.valBpb;
-      trueValue -= effect;
-    }
-  }
-}
-
-/**
- * The noise rule as the workflow runs it: the baseline R times, then each proposal until the rule
- * stops asking for runs, the follow-ups scheduled as `followUp` says.
- */
-function ruleNight(f: Fixture, effects: number[], rng: Rng, t: Tally, config: DecisionConfig): void {
-  let trueValue = 0;
-  const measure = (n: number): Measurement[] => {
-    t.runs += n;
-    return Array.from({ length: n }, () => train(f, rng, trueValue));
+/** The lab of one night: runs of a code (its true value in σ) on the fixture's machines. */
+function fixtureLab(f: Fixture, rng: Rng, t: Tally): Lab<number> {
+  return {
+    machine: () => drawMachine(f, rng),
+    train(trueSigma, logSpeed = drawMachine(f, rng)) {
+      t.runs++;
+      return train(f, rng, trueSigma, logSpeed);
+    },
   };
-  // σ comes from the incumbents' runs only: no run in them was chosen for its value.
-  let incumbent = measure(config.repeats);
-  const groups: Measurement[][] = [incumbent];
+}
+
+/** One night of `rule` over the proposals' effects: each is judged against the incumbent of its time. */
+export function fixtureNight(f: Fixture, effects: number[], rng: Rng, t: Tally, rule: RuleFactory): void {
+  let trueValue = 0;
+  const judge = rule(fixtureLab(f, rng, t));
+  judge.start(trueValue);
   for (const effect of effects) {
-    const candidateValue = trueValue - effect;
-    const candidate = [train(f, rng, candidateValue)];
-    t.runs++;
-    let remeasured = 0;
-    for (;;) {
-      const noise = estimateNoise(groups, 'time', config);
-      const d = decideKeep({ incumbent, candidate, noise, budget: 'time', remeasured }, config);
-      const next = followUp(d.verdict, config);
-      if (next.kind === 'pair') {
-        // Back to back: one machine for both. Otherwise each run lands where it lands.
-        const machine = next.remeasure ? drawMachine(f, rng) : undefined;
-        candidate.push(train(f, rng, candidateValue, machine ?? drawMachine(f, rng)));
-        incumbent.push(train(f, rng, trueValue, machine ?? drawMachine(f, rng)));
-        t.runs += 2;
-        if (next.remeasure) {
-          remeasured++;
-          t.remeasures++;
-        } else t.confirmations++;
-        continue;
-      }
-      count(t, effect, d.verdict === 'keep');
-      if (next.kind === 'measureNewIncumbent') {
-        trueValue = candidateValue;
-        incumbent = measure(next.runs);
-        groups.push(incumbent);
-      }
-      break;
-    }
+    const j = judge.judge(trueValue - effect);
+    t.confirmations += j.confirmations;
+    t.remeasures += j.remeasures;
+    count(t, effect, j.kept);
+    if (j.kept) trueValue -= effect;
   }
 }
 
-function figures(t: Tally, seeds: number): RuleFigures {
+export function figures(t: Tally, seeds: number): RuleFigures {
   return {
     falseKeepRate: t.falseKeeps / Math.max(1, t.nulls),
     detectionRate: t.detected / Math.max(1, t.helpful),
@@ -221,21 +184,30 @@ function figures(t: Tally, seeds: number): RuleFigures {
   };
 }
 
-/** Both rules over `seeds` nights of the same proposals and the same seeds. */
-export function simulate(opts: { seeds: number; firstSeed?: number; fixture?: Partial<Fixture>; config?: Partial<DecisionConfig> }): BenchFigures {
+export interface SimOptions {
+  seeds: number;
+  firstSeed?: number;
+  fixture?: Partial<Fixture>;
+}
+
+/**
+ * One rule over `seeds` nights. Every rule sees the same proposals; greedy and the others each
+ * get their own stream of runs from the same seed.
+ */
+export function simulateRule(rule: RuleFactory, opts: SimOptions): RuleFigures {
   const f = { ...DEFAULT_FIXTURE, ...opts.fixture };
-  const config = { ...DEFAULT_DECISION_CONFIG, ...opts.config, mode: 'noise' as const };
-  const greedy = emptyTally();
-  const rule = emptyTally();
+  const t = emptyTally();
   for (let s = 0; s < opts.seeds; s++) {
     const seed = (opts.firstSeed ?? 1) + s;
-    const effects = drawEffects(f, makeRng(seed));
-    // Each rule gets its own stream from the same seed: the same proposals, independent runs.
-    greedyNight(f, effects, makeRng(seed * 7919 + 1), greedy);
-    ruleNight(f, effects, makeRng(seed * 7919 + 2), rule, config);
+    fixtureNight(f, drawEffects(f, makeRng(seed)), makeRng(seed * 7919 + (rule === greedyRule ? 1 : 2)), t, rule);
   }
-  const g = figures(greedy, opts.seeds);
-  const r = figures(rule, opts.seeds);
+  return figures(t, opts.seeds);
+}
+
+/** Greedy and the noise rule at `config` (over the first noise rule's settings) on the same nights. */
+export function simulate(opts: SimOptions & { config?: Partial<DecisionConfig> }): BenchFigures {
+  const g = simulateRule(greedyRule, opts);
+  const r = simulateRule(noiseRule({ ...FIRST_NOISE_RULE, ...opts.config, mode: 'noise' }), opts);
   return { seeds: opts.seeds, greedy: g, rule: r, runRatio: r.runs / g.runs };
 }
 

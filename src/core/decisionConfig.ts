@@ -5,6 +5,7 @@
  * DecisionConfig.
  */
 import { z } from 'zod';
+import { DEFAULT_FRESH_RUNS, DEFAULT_K_CONFIRMED } from './confirmedKeep.js';
 
 /** `greedy`: the original's rule (keep iff strictly below the best). `noise`: the rules below. */
 const DECISION_MODES = ['greedy', 'noise'] as const;
@@ -31,19 +32,23 @@ export interface DecisionConfig {
   pricePerLine: number;
   /** The smallest σ believed, in bpb: a trainer that ignores its seed measures σ = 0. */
   sigmaFloor: number;
+  /** The bar, in standard errors, for a mean over confirmations (absent: k). */
+  kConfirmed?: number;
+  /** Runs of every new best with new seeds, its reference from then on (absent: repeats; 0: the runs that got it kept). */
+  freshRuns?: number;
 }
 
 /** k: a neutral change passes one comparison 2.3% of the time. */
 export const DEFAULT_K = 2;
 /**
- * A gain under 1.75 standard errors rarely clears the bar after one more run; confirming every
- * positive gain spends 2.5x greedy's runs in the benchmark (bench/decisions.ts).
+ * Gains above half a standard error earn a confirmation: with the lower bar for a confirmed mean
+ * (confirmedKeep.ts) that is where the real gains one run cannot show are (bench/research.ts).
  */
-const DEFAULT_CONFIRM_FROM = 1.75;
+const DEFAULT_CONFIRM_FROM = 0.5;
 /** Three runs: the least that gives σ two degrees of freedom and the incumbent a mean worth comparing to. */
 const DEFAULT_REPEATS = 3;
-/** A second confirmation rescues a few more real gains for few runs: few candidates get that far. */
-const DEFAULT_CONFIRMATIONS = 2;
+/** One confirmation: a second buys little real gain at equal training runs (bench/research.ts). */
+const DEFAULT_CONFIRMATIONS = 1;
 const DEFAULT_THROUGHPUT_TOLERANCE = 0.15;
 const DEFAULT_REMEASURES = 1;
 /** 100 added lines must buy 0.001 bpb, about the size of the original's typical kept gain. */
@@ -61,6 +66,8 @@ export const DEFAULT_DECISION_CONFIG: DecisionConfig = {
   remeasures: DEFAULT_REMEASURES,
   pricePerLine: DEFAULT_PRICE_PER_LINE,
   sigmaFloor: DEFAULT_SIGMA_FLOOR,
+  kConfirmed: DEFAULT_K_CONFIRMED,
+  freshRuns: DEFAULT_FRESH_RUNS,
 };
 
 /** The original's rule: one run each, no noise estimate, no confirmations. */
@@ -92,6 +99,10 @@ const DecisionObjectSchema = z
     pricePerLine: z.number().min(0).max(1).default(DEFAULT_PRICE_PER_LINE),
     /** The smallest σ believed, bpb. */
     sigmaFloor: z.number().min(0).max(1).default(DEFAULT_SIGMA_FLOOR),
+    /** Keep a mean over confirmations above this many standard errors. */
+    kConfirmed: z.number().positive().max(10).default(DEFAULT_K_CONFIRMED),
+    /** Fresh runs of each new best; 0: the runs that got it kept are its reference. */
+    freshRuns: z.number().int().min(0).max(20).default(DEFAULT_FRESH_RUNS),
   })
   .strict();
 

@@ -5,6 +5,7 @@
  * The rules, their defaults and the benchmark behind them: docs/decisions.md.
  */
 import { DEFAULT_DECISION_CONFIG, GREEDY_DECISION_CONFIG, type BudgetKind, type DecisionConfig } from './decisionConfig.js';
+import { freshRunsOf, keepK } from './confirmedKeep.js';
 import { mean, median, offBy, throughputOf, widenForDf, type Measurement, type NoiseEstimate } from './noiseEstimate.js';
 
 export type Verdict = 'keep' | 'discard' | 'confirm' | 'remeasure';
@@ -146,7 +147,8 @@ function throughputGuard(c: Comparison, config: DecisionConfig): GuardResult {
 
 /**
  * The keep rule on the chosen runs. Above k·SE: keep. Between confirmFrom·SE and k·SE: confirm,
- * up to `confirmations` times; the mean over all runs then meets the same bar. Below: discard.
+ * up to `confirmations` times; the mean over all runs then meets the bar kConfirmed·SE
+ * (confirmedKeep.ts). Below: discard.
  * A diff with fewer lines only has to be no worse: a gain ≥ 0 (its credit included) confirmed once.
  */
 function applyRule(c: Comparison, config: DecisionConfig, candidateRuns: number[], incumbentRuns: number[], ratio: number | undefined): Decision {
@@ -154,8 +156,8 @@ function applyRule(c: Comparison, config: DecisionConfig, candidateRuns: number[
   const cost = lineCost(c.netAddedLines, config.pricePerLine);
   const gain = delta - cost;
   const se = standardError(c.noise.sigma, incumbentRuns.length, candidateRuns.length);
-  const threshold = effectiveK(config.k, c.noise.df) * se;
   const confirmations = confirmationsOf(c);
+  const threshold = effectiveK(keepK(config, confirmations), c.noise.df) * se;
   const d: Decision = {
     ...baseDecision(c, config), delta, lineCost: cost, gain, threshold, confirmations,
     incumbentRuns: incumbentRuns.length, candidateRuns: candidateRuns.length, throughputRatio: ratio,
@@ -199,14 +201,15 @@ export type FollowUp =
 /**
  * The runs a verdict asks for. A confirmation also re-runs the incumbent: its reference and σ
  * improve with every one, and a lucky low incumbent cannot stay unchallenged. A re-measurement
- * runs both back to back so that they see the same machine. A keep measures the new best afresh,
- * because the runs that got it kept were chosen for being low.
+ * runs both back to back so that they see the same machine. A keep measures the new best afresh
+ * `freshRuns` times, if any: the runs that got it kept were chosen for being low.
  */
 export function followUp(verdict: Verdict, config: DecisionConfig = DEFAULT_DECISION_CONFIG): FollowUp {
   if (config.mode === 'greedy') return { kind: 'none' };
   if (verdict === 'confirm') return { kind: 'pair', remeasure: false };
   if (verdict === 'remeasure') return { kind: 'pair', remeasure: true };
-  if (verdict === 'keep' && config.repeats > 0) return { kind: 'measureNewIncumbent', runs: config.repeats };
+  const fresh = freshRunsOf(config);
+  if (verdict === 'keep' && fresh > 0) return { kind: 'measureNewIncumbent', runs: fresh };
   return { kind: 'none' };
 }
 

@@ -10,8 +10,10 @@ const runs = (...values: number[]) => values.map((v) => run(v));
 const KNOWN: NoiseEstimate = { sigma: 0.001, df: Number.POSITIVE_INFINITY, pooled: 0.001 };
 const INCUMBENT = runs(1.0, 1.0, 1.0);
 // With 3 incumbent runs and 1 candidate run, SE = 0.001·√(1/3 + 1) = 0.001155: keep above 0.002309, confirm above 0.002021.
+// The first noise rule's settings (one bar, two confirmations from 1.75 SE, three fresh runs); the default's own are test/unit/confirmedKeep.test.ts.
+const FIRST: DecisionConfig = { ...DEFAULTS, confirmFrom: 1.75, confirmations: 2, kConfirmed: undefined, freshRuns: undefined };
 const decide = (c: Partial<Comparison>, config: Partial<DecisionConfig> = {}) =>
-  decideKeep({ incumbent: INCUMBENT, candidate: [], noise: KNOWN, budget: 'time', ...c }, { ...DEFAULTS, ...config });
+  decideKeep({ incumbent: INCUMBENT, candidate: [], noise: KNOWN, budget: 'time', ...c }, { ...FIRST, ...config });
 const verdict = (c: Partial<Comparison>, config: Partial<DecisionConfig> = {}) => decide(c, config).verdict;
 
 describe('noise estimate', () => {
@@ -114,7 +116,7 @@ describe('greedy mode: the original rule', () => {
 describe('follow-up runs', () => {
   test('confirm: one more run of each', () => expect(followUp('confirm')).toEqual({ kind: 'pair', remeasure: false }));
   test('remeasure: both, back to back', () => expect(followUp('remeasure')).toEqual({ kind: 'pair', remeasure: true }));
-  test('keep: the new best measured afresh', () => expect(followUp('keep')).toEqual({ kind: 'measureNewIncumbent', runs: 3 }));
+  test('keep: the new best measured afresh', () => expect(followUp('keep', FIRST)).toEqual({ kind: 'measureNewIncumbent', runs: 3 }));
   test('discard: nothing', () => expect(followUp('discard')).toEqual({ kind: 'none' }));
 });
 

@@ -1,0 +1,86 @@
+/**
+ * `npm run bench -- research [--nights N] [--budget N] [--landscapes a,b] [--proposers a,b]
+ * [--machines a,b] [--rules a,b] [--frontier]`: keep rules on landscapes with known truth
+ * (bench/researchSim.ts). Per cell (landscape × proposer × machine × rule), at equal training
+ * runs: the final best's real gain in σ (mean and 10th percentile over seeded nights), the runs
+ * used, the experiments judged, the keeps, and the share of keeps that were not really better.
+ * `--frontier` sweeps the default's family from greedy-like to strict on a dedicated machine.
+ */
+import { LANDSCAPES } from './researchLandscapes.js';
+import { PROPOSERS } from './researchProposers.js';
+import { FRONTIER, RULES } from './researchRules.js';
+import { MACHINES, runCell, type Cell, type CellFigures } from './researchSim.js';
+
+interface Options {
+  nights: number;
+  budget: number;
+  landscapes: string[];
+  proposers: string[];
+  machines: string[];
+  rules: string[];
+  frontier: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    nights: 200, budget: 100, landscapes: LANDSCAPES.map((l) => l.name), proposers: Object.keys(PROPOSERS),
+    machines: MACHINES.map((m) => m.name), rules: Object.keys(RULES), frontier: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, '');
+    if (name === 'frontier') {
+      o.frontier = true;
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    if (name === 'nights' || name === 'budget') o[name] = Number(value);
+    else if (name === 'landscapes' || name === 'proposers' || name === 'machines' || name === 'rules') o[name] = value.split(',');
+    else throw new Error(`unknown option --${name}`);
+  }
+  const known: [string[], string[]][] = [
+    [o.landscapes, LANDSCAPES.map((l) => l.name)], [o.proposers, Object.keys(PROPOSERS)], [o.machines, MACHINES.map((m) => m.name)],
+    [o.rules, [...Object.keys(RULES), ...Object.keys(FRONTIER)]],
+  ];
+  for (const [asked, names] of known) for (const a of asked) if (!names.includes(a)) throw new Error(`unknown name ${a} (known: ${names.join(', ')})`);
+  return o;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+const HEADER = `${'proposer'.padEnd(9)}${'machine'.padEnd(11)}${'rule'.padEnd(16)}${'gain σ'.padStart(8)}${'p10 σ'.padStart(8)}` +
+  `${'vs greedy'.padStart(10)}${'runs'.padStart(7)}${'exps'.padStart(6)}${'keeps'.padStart(7)}${'not better'.padStart(11)}`;
+
+function row(proposer: string, machine: string, rule: string, f: CellFigures, greedy?: CellFigures): string {
+  const ratio = greedy && greedy.gainSigma > 0 ? `${(f.gainSigma / greedy.gainSigma).toFixed(2)}x` : '-';
+  return `${proposer.padEnd(9)}${machine.padEnd(11)}${rule.padEnd(16)}${f.gainSigma.toFixed(1).padStart(8)}${f.gainP10Sigma.toFixed(1).padStart(8)}` +
+    `${ratio.padStart(10)}${f.runs.toFixed(1).padStart(7)}${f.experiments.toFixed(0).padStart(6)}${f.kept.toFixed(1).padStart(7)}${pct(f.falseShare).padStart(11)}`;
+}
+
+function main(): void {
+  const o = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  const rules = o.frontier ? { greedy: RULES.greedy, 'first noise': RULES['first noise'], ...FRONTIER, oracle: RULES.oracle } : Object.fromEntries(o.rules.map((r) => [r, { ...RULES, ...FRONTIER }[r]]));
+  const machines = o.frontier ? MACHINES.filter((m) => m.name === 'dedicated') : MACHINES.filter((m) => o.machines.includes(m.name));
+  console.log(`research benchmark: ${o.nights} seeded nights of ${o.budget} training runs per cell; every rule gets the same runs and the same proposer`);
+  console.log(`machines: ${machines.map((m) => `${m.name} (${m.summary})`).join('; ')}`);
+  for (const landscape of LANDSCAPES.filter((l) => o.landscapes.includes(l.name))) {
+    console.log(`\n${landscape.summary} (σ ${landscape.sigmaBpb} bpb per run)\n${HEADER}`);
+    for (const proposer of o.proposers) {
+      for (const machine of machines) {
+        let greedy: CellFigures | undefined;
+        for (const [name, make] of Object.entries(rules)) {
+          const cell: Cell = { landscape, proposer: { name: proposer, make: PROPOSERS[proposer] }, machine, rule: { name, make } };
+          const f = runCell(cell, { nights: o.nights, budget: o.budget });
+          if (name === 'greedy') greedy = f;
+          console.log(row(proposer, machine.name, name, f, greedy));
+        }
+      }
+    }
+  }
+  console.log(`\n(gain: the final best's real improvement over the baseline in σ, mean and 10th percentile over nights; vs greedy: ` +
+    `the mean's ratio; runs: training runs used (a night stops starting experiments at its budget); exps: experiments judged; ` +
+    `not better: keeps whose code was not really better than the incumbent it replaced; oracle: one run each, kept iff truly ` +
+    `better, for scale; ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+main();

@@ -1,0 +1,137 @@
+/**
+ * Keep rules as the benchmarks run them, on any code a night can hold: greedy (the original's),
+ * and the noise rule as the workflow runs it (decideKeep and followUp of src/core/keepRule.ts) at
+ * its first settings, at the default, and along the default's frontier. A rule sees only its runs;
+ * what is true is the caller's to know (bench/decisionSim.ts, bench/researchSim.ts), and the oracle's.
+ */
+import { DEFAULT_DECISION_CONFIG, type DecisionConfig } from '../src/core/decisionConfig.js';
+import { decideKeep, followUp } from '../src/core/keepRule.js';
+import { estimateNoise, type Measurement } from '../src/core/noiseEstimate.js';
+
+/** Where a rule trains: the experiment's lane, which gives each run a machine. */
+export interface Lab<C> {
+  /** A machine for one run: its log speed against a normal one. Each call draws a new one. */
+  machine(): number;
+  /** One training run of `code` on `machine` (a new draw when omitted). Every call is a training run. */
+  train(code: C, machine?: number): Measurement;
+  /** Whether the candidate's change explains a change of throughput (a model shape change). */
+  explained?(candidate: C, incumbent: C): boolean;
+  /** The code's true value, for the oracle alone: no rule sees it. */
+  truth?(code: C): number;
+}
+
+export interface Judgement {
+  kept: boolean;
+  confirmations: number;
+  remeasures: number;
+}
+
+export interface KeepRule<C> {
+  /** Measures the baseline, the first incumbent. */
+  start(baseline: C): void;
+  /** Judges one candidate built on the incumbent; a keep makes it the incumbent. */
+  judge(candidate: C): Judgement;
+}
+
+export type RuleFactory = <C>(lab: Lab<C>) => KeepRule<C>;
+
+/** The original: one run each, keep iff strictly below the best measured value. */
+export const greedyRule: RuleFactory = <C>(lab: Lab<C>): KeepRule<C> => {
+  let best = Number.NaN;
+  return {
+    start(baseline) {
+      best = lab.train(baseline).valBpb;
+    },
+    judge(candidate) {
+      const value = lab.train(candidate).valBpb;
+      const kept = value < best;
+      if (kept) best = value;
+      return { kept, confirmations: 0, remeasures: 0 };
+    },
+  };
+};
+
+/** For scale, not a rule: one run each (counted), kept iff truly better. What a perfect judge makes of the same runs. */
+export const oracleRule: RuleFactory = <C>(lab: Lab<C>): KeepRule<C> => {
+  let best = Number.NaN;
+  return {
+    start(baseline) {
+      lab.train(baseline);
+      best = lab.truth!(baseline);
+    },
+    judge(candidate) {
+      lab.train(candidate);
+      const value = lab.truth!(candidate);
+      const kept = value < best;
+      if (kept) best = value;
+      return { kept, confirmations: 0, remeasures: 0 };
+    },
+  };
+};
+
+/**
+ * The noise rule as the workflow runs it, at `config`: the baseline `repeats` times, then each
+ * candidate until the rule stops asking for runs, its follow-ups scheduled as `followUp` says. σ
+ * pools the incumbents' runs only, as the run's state does.
+ */
+export function noiseRule(config: DecisionConfig = DEFAULT_DECISION_CONFIG): RuleFactory {
+  return <C>(lab: Lab<C>): KeepRule<C> => {
+    let incumbentCode!: C;
+    let incumbent: Measurement[] = [];
+    const groups: Measurement[][] = [];
+    const measure = (code: C, n: number) => Array.from({ length: n }, () => lab.train(code));
+    return {
+      start(baseline) {
+        incumbentCode = baseline;
+        incumbent = measure(baseline, config.repeats);
+        groups.push(incumbent);
+      },
+      judge(code) {
+        const candidate = [lab.train(code)];
+        const throughputExplained = lab.explained?.(code, incumbentCode) ?? false;
+        let remeasured = 0;
+        let confirmations = 0;
+        for (;;) {
+          const noise = estimateNoise(groups, 'time', config);
+          const d = decideKeep({ incumbent, candidate, noise, budget: 'time', remeasured, throughputExplained }, config);
+          const next = followUp(d.verdict, config);
+          if (next.kind === 'pair') {
+            // Back to back: one machine for both. Otherwise each run lands where it lands.
+            const machine = next.remeasure ? lab.machine() : undefined;
+            candidate.push(lab.train(code, machine ?? lab.machine()));
+            incumbent.push(lab.train(incumbentCode, machine ?? lab.machine()));
+            if (next.remeasure) remeasured++;
+            else confirmations++;
+            continue;
+          }
+          const kept = d.verdict === 'keep';
+          if (kept) {
+            incumbentCode = code;
+            // With no fresh runs the runs that got it kept are its reference, as in the run's state.
+            incumbent = next.kind === 'measureNewIncumbent' ? measure(code, next.runs) : candidate;
+            groups.push(incumbent);
+          }
+          return { kept, confirmations, remeasures: remeasured };
+        }
+      },
+    };
+  };
+}
+
+/** The first noise rule's settings, pinned for comparison: one bar, two confirmations from 1.75 SE, three fresh runs of each new best. */
+export const FIRST_NOISE_RULE: DecisionConfig = {
+  mode: 'noise', k: 2, confirmFrom: 1.75, repeats: 3, confirmations: 2, throughputTolerance: 0.15, remeasures: 1, pricePerLine: 0.00001, sigmaFloor: 0.000001,
+};
+
+export const RULES: Record<string, RuleFactory> = {
+  greedy: greedyRule,
+  'first noise': noiseRule(FIRST_NOISE_RULE),
+  default: noiseRule(DEFAULT_DECISION_CONFIG),
+  oracle: oracleRule,
+};
+
+/** The default's family from loose to strict (k / kConfirmed), for the frontier: the default is k 2 / 1.5. */
+export const FRONTIER_SETTINGS: [number, number][] = [[1, 0.5], [1.5, 1], [2, 1.5], [2.5, 2], [3, 2.5]];
+export const FRONTIER: Record<string, RuleFactory> = Object.fromEntries(
+  FRONTIER_SETTINGS.map(([k, kConfirmed]) => [`k ${k} / ${kConfirmed}`, noiseRule({ ...DEFAULT_DECISION_CONFIG, k, kConfirmed })]),
+);

@@ -1,0 +1,134 @@
+/**
+ * The research benchmark's simulation: seeded nights of a proposer on a landscape with known
+ * truth, on a machine, judged by a keep rule, every rule with the same training runs. A night
+ * ends when its runs are spent (the experiment running then finishes). Figures per cell
+ * (landscape × proposer × machine × rule): the real gain of the final best, as a mean and a 10th
+ * percentile over nights; the runs used; the share of keeps that were not really better.
+ */
+import type { Measurement } from '../src/core/noiseEstimate.js';
+import { gaussian, makeRng, uniform, type Rng } from './decisionSim.js';
+import { BPB_PER_LOG_SPEED, baselineCode, type Code, type Landscape } from './researchLandscapes.js';
+import type { Outcome, ProposerFactory } from './researchProposers.js';
+import type { Lab, RuleFactory } from './researchRules.js';
+
+export interface Machine {
+  name: string;
+  summary: string;
+  /** Log speed of each lane; experiment n runs on lane n mod lanes, the baseline on lane 0. */
+  lanes: number[];
+  /** sd of an ordinary run's log speed. */
+  jitter: number;
+  /** Share of runs on a machine that is fast or slow by chance, and by how much (log speed). */
+  oddFraction: number;
+  oddMin: number;
+  oddMax: number;
+}
+
+const JITTER = 0.003;
+export const MACHINES: Machine[] = [
+  { name: 'dedicated', summary: 'one lane, 0.3% speed jitter', lanes: [0], jitter: JITTER, oddFraction: 0, oddMin: 0, oddMax: 0 },
+  {
+    name: 'shared', summary: 'one lane, 5% of runs 1.2-2.0x faster or slower by chance', lanes: [0], jitter: JITTER,
+    oddFraction: 0.05, oddMin: 0.2, oddMax: 0.7,
+  },
+  { name: 'two lanes', summary: 'experiments alternate between two lanes, the second 10% slower', lanes: [0, Math.log(1 / 1.1)], jitter: JITTER, oddFraction: 0, oddMin: 0, oddMax: 0 },
+];
+
+export interface Cell {
+  landscape: Landscape;
+  proposer: { name: string; make: ProposerFactory };
+  machine: Machine;
+  rule: { name: string; make: RuleFactory };
+}
+
+export interface Night {
+  /** The final best's real improvement over the baseline, bpb. */
+  gain: number;
+  runs: number;
+  experiments: number;
+  kept: number;
+  /** Keeps whose code was not really better than the incumbent it replaced. */
+  falseKeeps: number;
+}
+
+export interface CellFigures {
+  nights: number;
+  /** Real gain in σ of the landscape: mean and 10th percentile over nights. */
+  gainSigma: number;
+  gainP10Sigma: number;
+  runs: number;
+  experiments: number;
+  kept: number;
+  falseShare: number;
+}
+
+const TIME_BUDGET_S = 300;
+const NORMAL_TOKENS_PER_S = 100_000;
+const TOKENS_PER_STEP = 65_536;
+
+function machineLab(cell: Cell, truth: ReturnType<Landscape['night']>, rng: Rng, lane: () => number, counter: { runs: number }): Lab<Code> {
+  const { machine, landscape } = cell;
+  const draw = () => {
+    const base = machine.lanes[lane()] + machine.jitter * gaussian(rng);
+    if (machine.oddFraction === 0 || rng() >= machine.oddFraction) return base;
+    return base + (rng() < 0.5 ? -1 : 1) * uniform(rng, machine.oddMin, machine.oddMax);
+  };
+  const shapes = landscape.constants.filter((c) => c.shape).map((c) => c.name);
+  return {
+    machine: draw,
+    train(code, logSpeed = draw()): Measurement {
+      counter.runs++;
+      const valBpb = truth.value(code) + landscape.sigmaBpb * gaussian(rng) - BPB_PER_LOG_SPEED * logSpeed;
+      const tokens = Math.round(NORMAL_TOKENS_PER_S * Math.exp(truth.logSpeed(code) + logSpeed) * TIME_BUDGET_S);
+      return { valBpb, tokens, steps: Math.floor(tokens / TOKENS_PER_STEP), trainingSeconds: TIME_BUDGET_S };
+    },
+    explained: (a, b) => shapes.some((n) => a.values[n] !== b.values[n]),
+    truth: (code) => truth.value(code),
+  };
+}
+
+/** One seeded night of a cell with `budget` training runs. The truth and the proposer's seed depend on the seed alone. */
+export function runNight(cell: Cell, seed: number, budget: number): Night {
+  const truth = cell.landscape.night(makeRng(seed));
+  const proposer = cell.proposer.make(cell.landscape, truth, makeRng(seed * 7919 + 3), seed);
+  const counter = { runs: 0 };
+  let lane = 0;
+  const rule = cell.rule.make(machineLab(cell, truth, makeRng(seed * 7919 + 5), () => lane, counter));
+  const baseline = baselineCode(cell.landscape);
+  let incumbent = baseline;
+  rule.start(baseline);
+  const history: Outcome[] = [];
+  let kept = 0;
+  let falseKeeps = 0;
+  let experiments = 0;
+  for (let n = 1; counter.runs < budget; n++) {
+    const next = proposer.propose(incumbent, n, history);
+    if (!next) break;
+    lane = n % cell.machine.lanes.length;
+    const j = rule.judge(next.code);
+    experiments++;
+    history.push({ description: next.description, kept: j.kept });
+    if (!j.kept) continue;
+    kept++;
+    if (truth.value(next.code) >= truth.value(incumbent)) falseKeeps++;
+    incumbent = next.code;
+  }
+  return { gain: truth.value(baseline) - truth.value(incumbent), runs: counter.runs, experiments, kept, falseKeeps };
+}
+
+export function runCell(cell: Cell, opts: { nights: number; budget: number; firstSeed?: number }): CellFigures {
+  const nights = Array.from({ length: opts.nights }, (_, i) => runNight(cell, (opts.firstSeed ?? 1) + i, opts.budget));
+  const sigma = cell.landscape.sigmaBpb;
+  const gains = nights.map((n) => n.gain / sigma).sort((a, b) => a - b);
+  const sum = (f: (n: Night) => number) => nights.reduce((s, n) => s + f(n), 0);
+  const kept = sum((n) => n.kept);
+  return {
+    nights: nights.length,
+    gainSigma: sum((n) => n.gain) / sigma / nights.length,
+    gainP10Sigma: gains[Math.floor(0.1 * (gains.length - 1))],
+    runs: sum((n) => n.runs) / nights.length,
+    experiments: sum((n) => n.experiments) / nights.length,
+    kept: kept / nights.length,
+    falseShare: kept ? sum((n) => n.falseKeeps) / kept : 0,
+  };
+}
