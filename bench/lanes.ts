@@ -146,18 +146,20 @@ async function breakdown(workflowId: string, spans: { start: number; end: number
   return parts.join(', ');
 }
 
-/** The run's turn between two experiments: from the first one's end to the second one's first workflow task, and what the run scheduled meanwhile. */
+/** The run's turn between two experiments: from the first one's end to the second one's first workflow task done, and what the run scheduled meanwhile. */
 async function runTurn(runId: string, endedId: string, nextId: string): Promise<string> {
   const run = await historyOf(runId);
   const ended = run.find((e) => e.childWorkflowExecutionCompletedEventAttributes?.workflowExecution?.workflowId === endedId);
   const initiated = run.find((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === nextId);
   const next = await historyOf(nextId);
   const firstTask = next.find((e) => e.workflowTaskStartedEventAttributes);
-  if (!ended || !initiated || !firstTask) return 'not found';
+  const firstDone = next.find((e) => e.workflowTaskCompletedEventAttributes);
+  if (!ended || !initiated || !firstTask || !firstDone) return 'not found';
   const meanwhile = run.filter((e) => e.activityTaskScheduledEventAttributes && eventMs(e) >= eventMs(ended) && eventMs(e) <= eventMs(initiated))
     .map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name!);
   return `${eventMs(initiated) - eventMs(ended)} ms to start the next child${meanwhile.length ? ` (scheduling ${meanwhile.join(', ')} on the way)` : ''}, ` +
-    `${eventMs(next[0]) - eventMs(initiated)} ms until it started, ${eventMs(firstTask) - eventMs(next[0])} ms to its first workflow task`;
+    `${eventMs(next[0]) - eventMs(initiated)} ms until it started, ${eventMs(firstTask) - eventMs(next[0])} ms to its first workflow task, ` +
+    `${eventMs(firstDone) - eventMs(firstTask)} ms in it`;
 }
 
 /** The same steps as one experiment, as a plain shell loop: edit, parse check, commit, push the ref, train, read the score, keep or reset, a row. */
