@@ -94,7 +94,7 @@ export function noiseRule(config: DecisionConfig = DEFAULT_DECISION_CONFIG): Rul
         for (;;) {
           const noise = estimateNoise(groups, 'time', config);
           const d = decideKeep({ incumbent, candidate, noise, budget: 'time', remeasured, throughputExplained }, config);
-          const next = followUp(d.verdict, config);
+          const next = followUp(d.verdict, config, d);
           if (next.kind === 'pair') {
             // Back to back: one machine for both. Otherwise each run lands where it lands.
             const machine = next.remeasure ? lab.machine() : undefined;

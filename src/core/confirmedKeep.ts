@@ -25,7 +25,22 @@ export function keepK(config: { k: number; kConfirmed?: number }, confirmations:
   return confirmations > 0 ? config.kConfirmed ?? config.k : config.k;
 }
 
-/** Runs of each new best with new seeds, its reference from then on (0: the runs that got it kept). */
-export function freshRunsOf(config: { repeats: number; freshRuns?: number }): number {
-  return config.freshRuns ?? config.repeats;
+/** What a keep decision knows of the runs that got it kept. */
+export interface KeptRuns {
+  remeasures: number;
+  /** The latest run's throughput over the incumbent's typical one. */
+  throughputRatio?: number;
+}
+
+/**
+ * Runs of each new best with new seeds, its reference from then on. With `freshRuns` 0 there are
+ * none: the runs that got it kept are its reference. A best whose speed is not the incumbent's
+ * (a model shape change, or a run on an odd machine that needed a re-measurement) is measured
+ * afresh all the same, `repeats` times: a reference must not hold a lucky machine, and a
+ * changed model's typical throughput is not known yet.
+ */
+export function freshRunsOf(config: { repeats: number; freshRuns?: number; throughputTolerance: number }, kept: KeptRuns = { remeasures: 0 }): number {
+  const fresh = config.freshRuns ?? config.repeats;
+  const offSpeed = kept.throughputRatio !== undefined && Math.abs(kept.throughputRatio - 1) > config.throughputTolerance;
+  return fresh === 0 && (kept.remeasures > 0 || offSpeed) ? config.repeats : fresh;
 }

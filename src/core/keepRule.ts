@@ -5,7 +5,7 @@
  * The rules, their defaults and the benchmark behind them: docs/decisions.md.
  */
 import { DEFAULT_DECISION_CONFIG, GREEDY_DECISION_CONFIG, type BudgetKind, type DecisionConfig } from './decisionConfig.js';
-import { freshRunsOf, keepK } from './confirmedKeep.js';
+import { freshRunsOf, keepK, type KeptRuns } from './confirmedKeep.js';
 import { mean, median, offBy, throughputOf, widenForDf, type Measurement, type NoiseEstimate } from './noiseEstimate.js';
 
 export type Verdict = 'keep' | 'discard' | 'confirm' | 'remeasure';
@@ -202,13 +202,14 @@ export type FollowUp =
  * The runs a verdict asks for. A confirmation also re-runs the incumbent: its reference and σ
  * improve with every one, and a lucky low incumbent cannot stay unchallenged. A re-measurement
  * runs both back to back so that they see the same machine. A keep measures the new best afresh
- * `freshRuns` times, if any: the runs that got it kept were chosen for being low.
+ * `freshRuns` times, if any: the runs that got it kept were chosen for being low. `kept`: what the
+ * keep decision knew of them (confirmedKeep.ts).
  */
-export function followUp(verdict: Verdict, config: DecisionConfig = DEFAULT_DECISION_CONFIG): FollowUp {
+export function followUp(verdict: Verdict, config: DecisionConfig = DEFAULT_DECISION_CONFIG, kept?: KeptRuns): FollowUp {
   if (config.mode === 'greedy') return { kind: 'none' };
   if (verdict === 'confirm') return { kind: 'pair', remeasure: false };
   if (verdict === 'remeasure') return { kind: 'pair', remeasure: true };
-  const fresh = freshRunsOf(config);
+  const fresh = freshRunsOf(config, kept);
   if (verdict === 'keep' && fresh > 0) return { kind: 'measureNewIncumbent', runs: fresh };
   return { kind: 'none' };
 }

@@ -99,7 +99,7 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
     decision = decideOnLane(config, input, runs, false);
   }
   const fresh: Measurement[] = [];
-  const next = followUp(decision.verdict, dc);
+  const next = followUp(decision.verdict, dc, decision);
   if (next.kind === 'measureNewIncumbent') {
     for (let k = 1; k <= next.runs; k++) {
       a.show(`kept: fresh run ${k}/${next.runs} of the new best`);

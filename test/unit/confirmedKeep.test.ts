@@ -37,7 +37,13 @@ describe('the default rule: a new best', () => {
   test('is not re-run: the runs that got it kept are its reference', () => expect(followUp('keep')).toEqual({ kind: 'none' }));
   test('a run started before freshRuns re-runs it `repeats` times', () =>
     expect(followUp('keep', { ...DEFAULTS, freshRuns: undefined })).toEqual({ kind: 'measureNewIncumbent', runs: 3 }));
-  test('freshRuns sets how many', () => expect(freshRunsOf({ repeats: 3, freshRuns: 2 })).toBe(2));
+  test('freshRuns sets how many', () => expect(freshRunsOf({ ...DEFAULTS, freshRuns: 2 })).toBe(2));
+  test('a new best that needed a re-measurement is measured afresh: one of its runs was on an odd machine', () =>
+    expect(followUp('keep', DEFAULTS, { remeasures: 1, throughputRatio: 1 })).toEqual({ kind: 'measureNewIncumbent', runs: 3 }));
+  test('so is one whose speed is not the incumbent\'s (a shape change explained it)', () => {
+    expect(followUp('keep', DEFAULTS, { remeasures: 0, throughputRatio: 0.8 })).toEqual({ kind: 'measureNewIncumbent', runs: 3 });
+    expect(followUp('keep', DEFAULTS, { remeasures: 0, throughputRatio: 0.9 })).toEqual({ kind: 'none' });
+  });
 });
 
 describe('the decision field', () => {
