@@ -143,7 +143,9 @@ async function breakdown(workflowId: string, spans: { start: number; end: number
     }
   }
   parts.push(`+${eventMs(events.at(-1)!) - last} ms to complete`);
-  return parts.join(', ');
+  const taskStarts = events.filter((e) => e.workflowTaskStartedEventAttributes).map(eventMs);
+  const taskEnds = events.filter((e) => e.workflowTaskCompletedEventAttributes).map(eventMs);
+  return `${parts.join(', ')}; its workflow tasks took ${taskEnds.map((end, i) => end - taskStarts[i]).join(', ')} ms`;
 }
 
 /** The run's turn between two experiments: from the first one's end to the second one's first workflow task done, and what the run scheduled meanwhile. */
