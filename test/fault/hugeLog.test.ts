@@ -5,16 +5,10 @@ import { resultsQuery } from '../../src/api/messages.js';
 import { TRAINER_LOG_CAP_BYTES, readTail } from '../../src/activities/trainerProcess.js';
 import { FIXTURES, fixtureRunInput, fixtureValBpb, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, runDir, withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
 import { trainerProcesses } from '../helpers/workerProcess.js';
 
-let t: TestTemporal;
-beforeAll(async () => {
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+const dev = useTestTemporal();
 
 const FLOOD_MB = 300;
 
@@ -23,8 +17,8 @@ test(`a trainer that prints ${FLOOD_MB} MB is a normal row, and its log stays un
   const tag = uniqueId('flood');
   const input = fixtureRunInput(repo, tag, { maxExperiments: 1, trainer: { timeBudgetSeconds: 1, env: { FIXTURE_FLOOD_MB: String(FLOOD_MB) } } });
   const started = Date.now();
-  const records = await withWorker(t, async (taskQueue) => {
-    const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input], workflowExecutionTimeout: '2 minutes' });
+  const records = await withWorker(dev.t, async (taskQueue) => {
+    const handle = await dev.t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input], workflowExecutionTimeout: '2 minutes' });
     await handle.result();
     return handle.query(resultsQuery);
   });

@@ -4,16 +4,10 @@ import type { ExperimentRecord } from '../../src/core/results.js';
 import type { ResultRow } from '../../src/core/resultsTsv.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
 import { trainerProcesses } from '../helpers/workerProcess.js';
 
-let t: TestTemporal;
-beforeAll(async () => {
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+const dev = useTestTemporal();
 
 /** Runs the fixture trainer with fault knobs and returns the records, the results.tsv rows and the run's live trainers. */
 async function runWithFault(env: Record<string, string>, extra: { maxExperiments: number; timeoutSeconds?: number }) {
@@ -23,8 +17,8 @@ async function runWithFault(env: Record<string, string>, extra: { maxExperiments
     maxExperiments: extra.maxExperiments,
     trainer: { timeBudgetSeconds: 1, env, ...(extra.timeoutSeconds ? { timeoutSeconds: extra.timeoutSeconds } : {}) },
   });
-  const { summary, records } = await withWorker(t, async (taskQueue) => {
-    const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input], workflowExecutionTimeout: '2 minutes' });
+  const { summary, records } = await withWorker(dev.t, async (taskQueue) => {
+    const handle = await dev.t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input], workflowExecutionTimeout: '2 minutes' });
     const summary = await handle.result();
     return { summary, records: await handle.query(resultsQuery) };
   });

@@ -11,7 +11,7 @@ import { statusQuery, type RunStatus } from '../../src/api/messages.js';
 import type { ExperimentRecord } from '../../src/core/results.js';
 import type { researchRun } from '../../src/workflows/researchRun.js';
 import { makeFixtureRepo } from './fixtureRepo.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from './temporalEnv.js';
+import { uniqueId, useTestTemporal, workflowBundle, type TestTemporal } from './temporalEnv.js';
 
 /** Runs `fn` while a fresh worker serves a queue of its own (its name is passed to `fn`). */
 export async function withWorker<R>(t: TestTemporal, fn: (taskQueue: string) => Promise<R>, activities: WorkerActivities = createActivities()): Promise<R> {
@@ -63,14 +63,19 @@ export async function waitForStatus(run: WorkflowHandle<typeof researchRun>, wha
  * One dev server and one fixture repository for the tests of a file: started before them (with the
  * workflow bundle built), the server stopped after. Read `t` and `repo` inside the tests.
  */
-export function devServerAndFixtureRepo(): { t: TestTemporal; repo: string } {
-  const env = {} as { t: TestTemporal; repo: string };
+export function devServerAndFixtureRepo(): { readonly t: TestTemporal; readonly repo: string } {
+  const temporal = useTestTemporal({ bundle: true });
+  let repo: string | undefined;
   beforeAll(async () => {
-    [env.t, env.repo] = await Promise.all([startTestTemporal(), makeFixtureRepo()]);
-    await workflowBundle();
-  }, 120_000);
-  afterAll(async () => {
-    await env.t?.close();
+    repo = await makeFixtureRepo();
   });
-  return env;
+  return {
+    get t() {
+      return temporal.t;
+    },
+    get repo() {
+      if (repo === undefined) throw new Error('devServerAndFixtureRepo: the fixture repo is not made yet; read `repo` inside a test');
+      return repo;
+    },
+  };
 }

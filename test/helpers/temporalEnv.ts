@@ -45,6 +45,37 @@ export async function startTestTemporal(opts: { dynamicConfig?: Record<string, s
   return env;
 }
 
+export interface UseTestTemporalOptions {
+  dynamicConfig?: Record<string, string | number | boolean>;
+  /** Also build the workflow bundle before the tests (so the first worker does not pay for webpack). */
+  bundle?: boolean;
+  /** Bound on the start, in ms (default 120 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * One dev server for the tests of a file: started in beforeAll, shut down in afterAll. Read `t` inside
+ * the tests (or hooks registered after this call); reading it earlier throws. Tests that start or stop
+ * servers themselves call `startTestTemporal` instead.
+ */
+export function useTestTemporal(opts: UseTestTemporalOptions = {}): { readonly t: TestTemporal } {
+  let started: TestTemporal | undefined;
+  beforeAll(async () => {
+    const [t] = await Promise.all([startTestTemporal({ dynamicConfig: opts.dynamicConfig }), opts.bundle ? workflowBundle() : undefined]);
+    started = t;
+  }, opts.timeoutMs ?? 120_000);
+  afterAll(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  return {
+    get t(): TestTemporal {
+      if (!started) throw new Error('useTestTemporal: the dev server is not started; read `t` inside a test or a hook registered after useTestTemporal()');
+      return started;
+    },
+  };
+}
+
 let bundle: Promise<WorkflowBundle> | undefined;
 /** Bundles the workflow code once per test file (webpack is slow). */
 export function workflowBundle(): Promise<WorkflowBundle> {

@@ -182,3 +182,25 @@ export function openaiMessage(message: object, finishReason: string, usage: obje
 export function openaiError(status: number, message: string, headers: Record<string, string> = {}): ScriptedResponse {
   return { status, headers, body: { error: { message, type: 'invalid_request_error', code: null } } };
 }
+
+/**
+ * One fake LLM server for the tests of a file: started in beforeAll, closed in afterAll, reset after
+ * each test. Read `server` inside the tests (or hooks registered after this call); reading it earlier throws.
+ */
+export function useFakeLlm(): { readonly server: FakeLlmServer } {
+  let started: FakeLlmServer | undefined;
+  beforeAll(async () => {
+    started = await FakeLlmServer.start();
+  });
+  afterAll(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  afterEach(() => started?.reset());
+  return {
+    get server(): FakeLlmServer {
+      if (!started) throw new Error('useFakeLlm: the fake LLM server is not started; read `server` inside a test or a hook registered after useFakeLlm()');
+      return started;
+    },
+  };
+}

@@ -5,15 +5,9 @@ import { createOfflineProposer } from '../../src/proposers/offline.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
 
-let t: TestTemporal;
-beforeAll(async () => {
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+const dev = useTestTemporal();
 
 const PROPOSER_SECONDS = 1.5;
 const TRAIN_SECONDS = 3;
@@ -21,7 +15,7 @@ const EXPERIMENTS = 4;
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 const timeOf = (e: Event) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
-const history = async (id: string) => (await t.client.workflow.getHandle(id).fetchHistory()).events ?? [];
+const history = async (id: string) => (await dev.t.client.workflow.getHandle(id).fetchHistory()).events ?? [];
 const scheduled = (events: Event[], type: string) => events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type);
 
 test('with a proposer that takes 1.5 s, every next proposal is ready before the lane finishes training', async () => {
@@ -35,7 +29,7 @@ test('with a proposer that takes 1.5 s, every next proposal is ready before the 
     },
   });
   const input = fixtureRunInput(repo, tag, { maxExperiments: EXPERIMENTS, pipeline: true, trainer: { timeBudgetSeconds: 1, env: { FIXTURE_SLEEP: String(TRAIN_SECONDS) } } });
-  const summary = await withWorker(t, (taskQueue) => t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [input] }), activities);
+  const summary = await withWorker(dev.t, (taskQueue) => dev.t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [input] }), activities);
   expect(summary.experiments).toBe(EXPERIMENTS);
   expect(calls).toBe(EXPERIMENTS - 1); // none made for nothing
 
