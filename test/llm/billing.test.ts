@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { Context } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { heartbeating } from '../../src/activities/heartbeat.js';
@@ -12,7 +12,7 @@ import { costOf, worstCaseUsage } from '../../src/core/cost.js';
 import { createOpenAIProposer } from '../../src/proposers/openai.js';
 import { promptChars, renderPrompt } from '../../src/proposers/prompt.js';
 import { claudePrice, DEFAULT_CLAUDE_MODEL } from '../../src/core/models.js';
-import { FakeLlmServer, claudeToolUse, openaiToolCall } from './fakeServer.js';
+import { useFakeLlm, claudeToolUse, openaiToolCall } from './fakeServer.js';
 import { GOOD_PROPOSAL, SECRET_KEY, failure, sampleContext } from './fixtures.js';
 
 /**
@@ -20,14 +20,7 @@ import { GOOD_PROPOSAL, SECRET_KEY, failure, sampleContext } from './fixtures.js
  * the client gave up on, and a Temporal retry of the activity after an attempt that died once its
  * call was answered or while it was on the wire.
  */
-let server: FakeLlmServer;
-beforeAll(async () => {
-  server = await FakeLlmServer.start();
-});
-afterAll(async () => {
-  await server.close();
-});
-afterEach(() => server.reset());
+const fake = useFakeLlm();
 
 const claudeConfig = ProposerConfigSchema.parse({ kind: 'claude' });
 const CLAUDE_PRICE = claudePrice(DEFAULT_CLAUDE_MODEL)!;
@@ -37,7 +30,7 @@ const WORST_CASE = worstCaseUsage(CLAUDE_PRICE, promptChars(renderPrompt(sampleC
 
 function claude(timeoutMs = 5_000): Proposer {
   return createClaudeProposer(claudeConfig, {
-    env: { ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: server.url },
+    env: { ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: fake.server.url },
     retry: { attempts: 3, initialDelayMs: 5, maxDelayMs: 50, timeoutMs },
   });
 }
@@ -53,9 +46,9 @@ function attemptEnv(attempt: number, heartbeatDetails?: unknown) {
 describe('calls the client gave up on', () => {
   test('a Claude attempt that timed out while the server finished it counts at its worst case beside the answered retry', async () => {
     // The first answer comes after the client's time limit: the server (like a real provider) bills it anyway.
-    server.script({ ...claudeToolUse(GOOD_PROPOSAL), delayMs: 1_000 }, claudeToolUse(GOOD_PROPOSAL));
+    fake.server.script({ ...claudeToolUse(GOOD_PROPOSAL), delayMs: 1_000 }, claudeToolUse(GOOD_PROPOSAL));
     const result = await claude(300).propose(sampleContext());
-    expect(server.requests).toHaveLength(2);
+    expect(fake.server.requests).toHaveLength(2);
     expect(result.usage).toEqual(addUsage(WORST_CASE, ONE_CALL));
     // Never less than the server billed: two full answers.
     expect(result.usage.costUsd).toBeGreaterThanOrEqual(2 * ONE_CALL.costUsd);
@@ -63,21 +56,21 @@ describe('calls the client gave up on', () => {
 
   test('an OpenAI-compatible attempt that timed out counts too, priced with proposer.price', async () => {
     const price = { inputPerMTok: 1, outputPerMTok: 2, cacheReadPerMTok: 0.5, cacheWritePerMTok: 1 };
-    const config = ProposerConfigSchema.parse({ kind: 'openai', baseUrl: `${server.url}/v1`, model: 'local', price });
+    const config = ProposerConfigSchema.parse({ kind: 'openai', baseUrl: `${fake.server.url}/v1`, model: 'local', price });
     const p = createOpenAIProposer(config, { env: {}, retry: { attempts: 3, initialDelayMs: 5, maxDelayMs: 50, timeoutMs: 300 } });
-    server.script({ ...openaiToolCall(GOOD_PROPOSAL), delayMs: 1_000 }, openaiToolCall(GOOD_PROPOSAL));
+    fake.server.script({ ...openaiToolCall(GOOD_PROPOSAL), delayMs: 1_000 }, openaiToolCall(GOOD_PROPOSAL));
     const result = await p.propose(sampleContext());
     const answered = { inputTokens: 3_000, outputTokens: 700, cacheReadTokens: 6_000, cacheWriteTokens: 0 };
     expect(result.usage).toEqual(addUsage(worstCaseUsage(price, promptChars(renderPrompt(sampleContext()))), { ...answered, costUsd: costOf(answered, price) }));
   });
 
   test('HTTP errors are not billed: a 529 then an answer counts one call', async () => {
-    server.script({ status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'busy' } } }, claudeToolUse(GOOD_PROPOSAL));
+    fake.server.script({ status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'busy' } } }, claudeToolUse(GOOD_PROPOSAL));
     expect((await claude().propose(sampleContext())).usage).toEqual(ONE_CALL);
   });
 
   test('a call that gave up after timeouts still carries what they may have cost', async () => {
-    server.script({ ...claudeToolUse(GOOD_PROPOSAL), delayMs: 1_000 }, { ...claudeToolUse(GOOD_PROPOSAL), delayMs: 1_000 }, { ...claudeToolUse(GOOD_PROPOSAL), delayMs: 1_000 });
+    fake.server.script({ ...claudeToolUse(GOOD_PROPOSAL), delayMs: 1_000 }, { ...claudeToolUse(GOOD_PROPOSAL), delayMs: 1_000 }, { ...claudeToolUse(GOOD_PROPOSAL), delayMs: 1_000 });
     const err = await failure(claude(200).propose(sampleContext()));
     expect(err.message).toMatch(/gave up after 3 attempts/);
     expect((err as { usage?: Usage }).usage?.costUsd).toBeCloseTo(3 * WORST_CASE.costUsd, 12);
@@ -86,7 +79,7 @@ describe('calls the client gave up on', () => {
 
 describe('a hypothesize attempt that dies', () => {
   test('after its call was answered: the retried attempt returns both calls', async () => {
-    server.script(claudeToolUse(GOOD_PROPOSAL), claudeToolUse(GOOD_PROPOSAL));
+    fake.server.script(claudeToolUse(GOOD_PROPOSAL), claudeToolUse(GOOD_PROPOSAL));
     // Attempt 1: the call is answered, then the worker dies before the activity completes (it never returns).
     const first = attemptEnv(1);
     const dies: Proposer = {
@@ -103,7 +96,7 @@ describe('a hypothesize attempt that dies', () => {
     const second = attemptEnv(2, first.last());
     const result = await proposeIn(second.env, claude());
     expect(result.usage).toEqual(addUsage(ONE_CALL, ONE_CALL));
-    expect(server.requests).toHaveLength(2);
+    expect(fake.server.requests).toHaveLength(2);
     // A third attempt (had this one died too) would start from both.
     expect(earlierSpending(second.last())).toEqual(addUsage(ONE_CALL, ONE_CALL));
     first.env.cancel();
@@ -111,10 +104,10 @@ describe('a hypothesize attempt that dies', () => {
   });
 
   test('while its call was on the wire: the retry counts that call at its worst case', async () => {
-    server.script({ ...claudeToolUse(GOOD_PROPOSAL), delayMs: 60_000 }, claudeToolUse(GOOD_PROPOSAL));
+    fake.server.script({ ...claudeToolUse(GOOD_PROPOSAL), delayMs: 60_000 }, claudeToolUse(GOOD_PROPOSAL));
     const first = attemptEnv(1);
     const dying = proposeIn(first.env, claude(120_000)).catch(() => undefined);
-    await waitForBeat(first.beats, (d) => (d as { inFlight?: Usage } | undefined)?.inFlight !== undefined && server.requests.length === 1);
+    await waitForBeat(first.beats, (d) => (d as { inFlight?: Usage } | undefined)?.inFlight !== undefined && fake.server.requests.length === 1);
     const second = attemptEnv(2, first.last());
     const result = await proposeIn(second.env, claude());
     expect(result.usage).toEqual(addUsage(WORST_CASE, ONE_CALL));
@@ -123,7 +116,7 @@ describe('a hypothesize attempt that dies', () => {
   });
 
   test('a failure of the retried attempt carries the earlier money in its usage', async () => {
-    server.script(claudeToolUse({ hypothesis: 'no description' }));
+    fake.server.script(claudeToolUse({ hypothesis: 'no description' }));
     const second = attemptEnv(2, { spent: ONE_CALL });
     const err = await failure(proposeIn(second.env, claude()));
     expect(err.name).toBe('ProposalInvalidError');

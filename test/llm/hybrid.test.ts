@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { ProposerConfigSchema } from '../../src/core/runInput.js';
 import type { Proposal } from '../../src/core/proposal.js';
 import type { ProposerContext } from '../../src/proposers/context.js';
@@ -7,18 +7,11 @@ import { studyRequest } from '../../src/proposers/optimizer.js';
 import { createHybridProposer, optimizerTurn } from '../../src/proposers/optimizerHybrid.js';
 import type { SuggestAnswer, SuggestRequest } from '../../src/proposers/optimizerProtocol.js';
 import { changesOf } from '../../src/proposers/optimizerTrials.js';
-import { FakeLlmServer, claudeToolUse } from './fakeServer.js';
+import { useFakeLlm, claudeToolUse } from './fakeServer.js';
 import { SECRET_KEY, TRAIN_PY } from './fixtures.js';
 import { journalRecord } from '../helpers/journalRecords.js';
 
-let server: FakeLlmServer;
-beforeAll(async () => {
-  server = await FakeLlmServer.start();
-});
-afterAll(async () => {
-  await server.close();
-});
-afterEach(() => server.reset());
+const fake = useFakeLlm();
 
 const config = (seed = 1, share = 0.7) => ProposerConfigSchema.parse({ kind: 'claude', seed, optimizer: { share } });
 
@@ -31,7 +24,7 @@ function sampler() {
 
 function hybrid(seed = 1, share = 0.7, suggest = sampler().suggest) {
   const llm = createClaudeProposer(config(seed, share), {
-    env: { ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: server.url },
+    env: { ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: fake.server.url },
     retry: { attempts: 1, initialDelayMs: 5, maxDelayMs: 5, timeoutMs: 5_000 },
   });
   return createHybridProposer(llm, config(seed, share), suggest);
@@ -54,7 +47,7 @@ describe('the hybrid of an LLM and the optimizer', () => {
     const N = 20;
     const proposer = hybrid(3, 0.7);
     const llmTurns = Array.from({ length: N }, (_, i) => i + 1).filter((n) => !optimizerTurn(3, n, 0.7));
-    server.script(...llmTurns.map(() => claudeToolUse(OVERRIDE)));
+    fake.server.script(...llmTurns.map(() => claudeToolUse(OVERRIDE)));
     const byOptimizer: number[] = [];
     for (let n = 1; n <= N; n++) {
       const { proposal, usage } = await proposer.propose(context(n));
@@ -64,8 +57,8 @@ describe('the hybrid of an LLM and the optimizer', () => {
       }
     }
     expect(byOptimizer.length).toBe(14); // 0.7 of 20
-    expect(server.requests).toHaveLength(N - 14);
-    for (const req of server.requests) {
+    expect(fake.server.requests).toHaveLength(N - 14);
+    for (const req of fake.server.requests) {
       const volatile: string = req.body.messages[0].content[1].text;
       expect(volatile).toContain("# The optimizer's suggestion");
       expect(volatile).toContain('would try next: DEPTH: 8 -> 10, LR: 0.02 -> 0.025');
@@ -86,7 +79,7 @@ describe('the hybrid of an LLM and the optimizer', () => {
 
   test("the LLM's override is used, and the optimizer learns it: its constants line comes back through the journal", async () => {
     const n = Array.from({ length: 10 }, (_, i) => i + 1).find((e) => !optimizerTurn(1, e, 0.7))!;
-    server.script(claudeToolUse(OVERRIDE));
+    fake.server.script(claudeToolUse(OVERRIDE));
     const { proposal } = await hybrid(1, 0.7).propose(context(n));
     expect(proposal.edits).toEqual(OVERRIDE.edits);
     expect(proposal.description).toBe('LR much higher');
@@ -112,12 +105,12 @@ describe('the hybrid of an LLM and the optimizer', () => {
   test('a structural change of the LLM leaves the hypothesis as it was; a failing sampler leaves the prompt without a suggestion', async () => {
     const n = Array.from({ length: 10 }, (_, i) => i + 1).find((e) => !optimizerTurn(1, e, 0.7))!;
     const structural: Proposal = { ...OVERRIDE, description: 'print more', edits: [{ path: 'train.py', search: 'print("---")', replace: 'print("----")' }] };
-    server.script(claudeToolUse(structural));
+    fake.server.script(claudeToolUse(structural));
     const failing = async (): Promise<SuggestAnswer> => {
       throw new Error('no Python');
     };
     const { proposal } = await hybrid(1, 0.7, failing).propose(context(n));
     expect(proposal).toEqual(structural);
-    expect(server.requests[0].body.messages[0].content[1].text).not.toContain("optimizer's suggestion");
+    expect(fake.server.requests[0].body.messages[0].content[1].text).not.toContain("optimizer's suggestion");
   });
 });
