@@ -9,7 +9,7 @@
  * A mean over confirmations is kept above 1.5 standard errors, a single run only above k. The
  * confirmation re-runs the incumbent and was earned by a promising first run, so the lower bar
  * keeps real gains that one more run has not yet made certain: at equal training runs the final
- * best gains 0.83x greedy's in place of 0.73x, with at most 1 keep in 5 not really better.
+ * best gains 0.83x greedy's on average in place of 0.76x, with at most 1 keep in 5 not really better.
  */
 export const DEFAULT_K_CONFIRMED = 1.5;
 
