@@ -2,22 +2,16 @@ import { researchRun } from '../../src/workflows/researchRun.js';
 import { setProgramUpdate, statusQuery, steerUpdate } from '../../src/api/messages.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
 
-let t: TestTemporal;
-beforeAll(async () => {
-  // A tiny threshold makes the server suggest continue-as-new after the first experiment or two.
-  t = await startTestTemporal({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 } });
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+// A tiny threshold makes the server suggest continue-as-new after the first experiment or two.
+const dev = useTestTemporal({ dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 } });
 
 test('a run continues as new when the server suggests it and carries its state across', async () => {
   const repo = await makeFixtureRepo();
   const tag = uniqueId('can');
-  const { summary, status } = await withWorker(t, async (taskQueue) => {
-    const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { maxExperiments: 4 })] });
+  const { summary, status } = await withWorker(dev.t, async (taskQueue) => {
+    const handle = await dev.t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { maxExperiments: 4 })] });
     await handle.executeUpdate(steerUpdate, { args: [{ note: 'try a deeper model' }] });
     await handle.executeUpdate(setProgramUpdate, { args: [{ program: 'Only tune the learning rate.' }] });
     const summary = await handle.result();

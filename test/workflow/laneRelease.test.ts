@@ -10,15 +10,9 @@ import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, waitForStatus, withWorker } from '../helpers/run.js';
 import { expectConsistentRun } from '../helpers/runInvariants.js';
-import { startTestTemporal, uniqueId, workflowBundle, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId, workflowBundle } from '../helpers/temporalEnv.js';
 
-let t: TestTemporal;
-beforeAll(async () => {
-  [t] = await Promise.all([startTestTemporal(), workflowBundle()]);
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+const dev = useTestTemporal({ bundle: true });
 
 type Run = WorkflowHandle<typeof researchRun>;
 
@@ -26,7 +20,7 @@ type Run = WorkflowHandle<typeof researchRun>;
 async function startRun(taskQueue: string, prefix: string, extra: Record<string, unknown>) {
   const repo = await makeFixtureRepo();
   const tag = uniqueId(prefix);
-  const run = await t.client.workflow.start(researchRun, {
+  const run = await dev.t.client.workflow.start(researchRun, {
     taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { decision: 'greedy', ...extra })], workflowExecutionTimeout: '3 minutes',
   });
   return { run, repo, tag };
@@ -42,7 +36,7 @@ async function expectReplays(run: Run) {
 
 describe('a paused run gives its lanes back', () => {
   test('pausing one of two runs on one lane lets the other train; resumed, it waits for the lane and goes on', async () => {
-    await withWorker(t, async (taskQueue) => {
+    await withWorker(dev.t, async (taskQueue) => {
       const a = await startRun(taskQueue, 'lane-a', { maxExperiments: 3, ...sleepy(1) });
       await waitForStatus(a.run, 'trains on the lane', (s) => s.lanesHeld === 1 && s.phase === 'train');
       const b = await startRun(taskQueue, 'lane-b', { maxExperiments: 3, ...sleepy(1) });
@@ -72,7 +66,7 @@ describe('a paused run gives its lanes back', () => {
   }, 120_000);
 
   test('the breaker\'s self-pause gives the lane back the same way; stopped then, the run ends without asking for a lane', async () => {
-    await withWorker(t, async (taskQueue) => {
+    await withWorker(dev.t, async (taskQueue) => {
       // The baseline trains (a crashed one ends the run instead); every experiment after it crashes.
       const a = await startRun(taskQueue, 'lane-crash', { trainer: { env: { FIXTURE_CRASH: '1', FIXTURE_SPARE_BASELINE: '1' } }, pauseAfterFailures: 2, maxExperiments: 10 });
       await waitForStatus(a.run, 'holds the lane', (s) => s.lanesHeld === 1);

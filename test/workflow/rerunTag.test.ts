@@ -15,21 +15,15 @@ import { startRun } from '../../src/cli/commands.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, runDir, withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
 
-let t: TestTemporal;
-beforeAll(async () => {
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+const dev = useTestTemporal();
 
 const input = (repo: string, tag: string, extra: Record<string, unknown> = {}) =>
   fixtureRunInput(repo, tag, { maxExperiments: 3, decision: 'greedy', trainer: { evaluation: 'trainer' }, ...extra }) as RunInput;
 
-const run = (repo: string, tag: string, extra: Record<string, unknown> = {}) => withWorker(t, (taskQueue) =>
-  t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [input(repo, tag, extra)], workflowExecutionTimeout: '3 minutes' }));
+const run = (repo: string, tag: string, extra: Record<string, unknown> = {}) => withWorker(dev.t, (taskQueue) =>
+  dev.t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [input(repo, tag, extra)], workflowExecutionTimeout: '3 minutes' }));
 
 /** Everything of a tag that must survive a second run: its refs, both files on the results ref, and its logs' contents. */
 async function snapshot(repo: string, tag: string) {
@@ -100,18 +94,18 @@ describe('research start and a tag that ran before on this server', () => {
       return r.config;
     };
     // No worker serves the CLI's queue here: the runs only wait, and are terminated.
-    await startRun(t.client, configOf({}), input(repo, tag));
-    await expect(startRun(t.client, configOf({ resume: true }), input(repo, tag, { resume: true }))).rejects.toThrow(/is still running.*stop it first/);
-    await t.client.workflow.getHandle(tag).terminate('test');
-    await expect(startRun(t.client, configOf({}), input(repo, tag))).rejects.toThrow(/already ran on this server: --resume continues/);
+    await startRun(dev.t.client, configOf({}), input(repo, tag));
+    await expect(startRun(dev.t.client, configOf({ resume: true }), input(repo, tag, { resume: true }))).rejects.toThrow(/is still running.*stop it first/);
+    await dev.t.client.workflow.getHandle(tag).terminate('test');
+    await expect(startRun(dev.t.client, configOf({}), input(repo, tag))).rejects.toThrow(/already ran on this server: --resume continues/);
 
     // The CLI itself: --resume reaches the run input.
     const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'ar-cli-')), 'run.json');
     await writeFile(file, JSON.stringify(input(repo, tag)));
     const cli = await execa('npx', ['tsx', 'src/cli/research.ts', 'start', file, '--resume'], {
-      env: { TEMPORAL_ADDRESS: t.server.address }, reject: false, timeout: 60_000 });
+      env: { TEMPORAL_ADDRESS: dev.t.server.address }, reject: false, timeout: 60_000 });
     expect(cli.stdout).toMatch(/started run/);
-    const handle = t.client.workflow.getHandle(tag);
+    const handle = dev.t.client.workflow.getHandle(tag);
     const started = await handle.fetchHistory();
     const args = started.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
     expect(JSON.parse(Buffer.from(args!).toString())).toMatchObject({ tag, resume: true });

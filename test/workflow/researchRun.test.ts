@@ -9,29 +9,23 @@ import { researchRun } from '../../src/workflows/researchRun.js';
 import { RESULTS_HEADER } from '../../src/core/resultsTsv.js';
 import { fixtureRunInput, fixtureValBpb, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, runDir, withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
 
-let t: TestTemporal;
-beforeAll(async () => {
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-});
+const dev = useTestTemporal();
 
-const runWorker = <R>(fn: (taskQueue: string) => Promise<R>, activities?: WorkerActivities) => withWorker(t, fn, activities);
+const runWorker = <R>(fn: (taskQueue: string) => Promise<R>, activities?: WorkerActivities) => withWorker(dev.t, fn, activities);
 
 describe('researchRun on a real dev server', () => {
   test('a 4-experiment run keeps improvements, reverts the rest and leaves the branch at the best commit', async () => {
     const repo = await makeFixtureRepo();
     const tag = uniqueId('four');
     const summary = await runWorker((taskQueue) =>
-      t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag)], workflowExecutionTimeout: '5 minutes' }),
+      dev.t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag)], workflowExecutionTimeout: '5 minutes' }),
     );
     expect(summary.experiments).toBe(4);
     expect(summary.endReason).toMatch(/maxExperiments/);
     // With no worker left, `research status` still answers for a completed run: its summary.
-    expect(await getStatus(t.client, tag)).toEqual(summary);
+    expect(await getStatus(dev.t.client, tag)).toEqual(summary);
 
     const tsv = await readFile(path.join(runDir(repo, tag), 'results.tsv'), 'utf8');
     expect(tsv.split('\n')[0]).toBe(RESULTS_HEADER.trimEnd());
@@ -70,7 +64,7 @@ describe('researchRun on a real dev server', () => {
   test('an invalid run input fails at once with an error that names the field', async () => {
     const tag = uniqueId('bad');
     const err = await runWorker((taskQueue) =>
-      t.client.workflow
+      dev.t.client.workflow
         .execute(researchRun, { taskQueue, workflowId: tag, args: [{ tag, trainer: { timeBudgetSeconds: 'soon' } } as never] })
         .catch((e: unknown) => e),
     );
@@ -92,7 +86,7 @@ describe('researchRun on a real dev server', () => {
       },
     };
     const summary = await runWorker((taskQueue) =>
-      t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { maxExperiments: 2 })] }),
+      dev.t.client.workflow.execute(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { maxExperiments: 2 })] }),
       activities,
     );
     expect(summary.experiments).toBe(2);
@@ -121,11 +115,11 @@ describe('researchRun on a real dev server', () => {
       },
     };
     const summary = await runWorker(async (taskQueue) => {
-      const handle = await t.client.workflow.start(researchRun, {
+      const handle = await dev.t.client.workflow.start(researchRun, {
         taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { maxExperiments: 2, decision: 'greedy' })], workflowExecutionTimeout: '5 minutes',
       });
       // The pending step and its last failure are what the web UI shows on the experiment's page.
-      const child = t.client.workflow.getHandle(`${tag}/exp-0001`);
+      const child = dev.t.client.workflow.getHandle(`${tag}/exp-0001`);
       const deadline = Date.now() + 60_000;
       let shown = '';
       while (Date.now() < deadline && !shown) {
@@ -157,7 +151,7 @@ describe('researchRun on a real dev server', () => {
     const repo = await makeFixtureRepo();
     const tag = uniqueId('nocmd');
     const err = await runWorker((taskQueue) =>
-      t.client.workflow
+      dev.t.client.workflow
         .execute(researchRun, { taskQueue, workflowId: tag, args: [fixtureRunInput(repo, tag, { trainer: { command: 'no-such-trainer-cmd --x' } })] })
         .catch((e: unknown) => e),
     );
