@@ -5,11 +5,16 @@
  * runs: the final best's real gain in σ (mean and 10th percentile over seeded nights), the runs
  * used, the experiments judged, the keeps, and the share of keeps that were not really better.
  * `--frontier` sweeps the default's family from greedy-like to strict on a dedicated machine.
+ * The optimizer proposers (tpe, cmaes, hybrid: Optuna in the trainer's environment, one sampler
+ * process for the whole bench) are slower: ask for them with --proposers, e.g. offline,tpe,hybrid.
  */
 import { LANDSCAPES } from './researchLandscapes.js';
-import { PROPOSERS } from './researchProposers.js';
+import { OPTIMIZER_PROPOSERS, closeSampler, openSampler } from './researchOptimizer.js';
+import { PROPOSERS as FAST_PROPOSERS } from './researchProposers.js';
 import { FRONTIER, RULES } from './researchRules.js';
 import { MACHINES, runCell, type Cell, type CellFigures } from './researchSim.js';
+
+const PROPOSERS = { ...FAST_PROPOSERS, ...OPTIMIZER_PROPOSERS };
 
 interface Options {
   nights: number;
@@ -23,7 +28,7 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
-    nights: 200, budget: 100, landscapes: LANDSCAPES.map((l) => l.name), proposers: Object.keys(PROPOSERS),
+    nights: 200, budget: 100, landscapes: LANDSCAPES.map((l) => l.name), proposers: Object.keys(FAST_PROPOSERS),
     machines: MACHINES.map((m) => m.name), rules: Object.keys(RULES), frontier: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -56,8 +61,9 @@ function row(proposer: string, machine: string, rule: string, f: CellFigures, gr
     `${ratio.padStart(10)}${f.runs.toFixed(1).padStart(7)}${f.experiments.toFixed(0).padStart(6)}${f.kept.toFixed(1).padStart(7)}${pct(f.falseShare).padStart(11)}`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  if (o.proposers.some((p) => p in OPTIMIZER_PROPOSERS)) await openSampler();
   const t0 = performance.now();
   const rules = o.frontier ? { greedy: RULES.greedy, 'first noise': RULES['first noise'], ...FRONTIER, oracle: RULES.oracle } : Object.fromEntries(o.rules.map((r) => [r, { ...RULES, ...FRONTIER }[r]]));
   const machines = o.frontier ? MACHINES.filter((m) => m.name === 'dedicated') : MACHINES.filter((m) => o.machines.includes(m.name));
@@ -83,4 +89,7 @@ function main(): void {
     `better, for scale; ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
-main();
+main().finally(closeSampler).catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
