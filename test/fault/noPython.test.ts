@@ -5,9 +5,9 @@ import { researchRun } from '../../src/workflows/researchRun.js';
 import { statusQuery } from '../../src/api/messages.js';
 import { TASK_QUEUE } from '../../src/core/names.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
 import { killAllWorkerProcesses, startWorkerProcess } from '../helpers/workerProcess.js';
-import { FakeLlmServer } from '../llm/fakeServer.js';
+import { useFakeLlm } from '../llm/fakeServer.js';
 import { SECRET_KEY } from '../llm/fixtures.js';
 
 /**
@@ -15,17 +15,9 @@ import { SECRET_KEY } from '../llm/fixtures.js';
  * the baseline's train step finds no such command and fails the run at once (TrainerConfig),
  * naming trainer.command, before any proposer call is made or paid for.
  */
-let t: TestTemporal;
-let llm: FakeLlmServer;
-beforeAll(async () => {
-  llm = await FakeLlmServer.start();
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await killAllWorkerProcesses();
-  await t?.close();
-  await llm?.close();
-});
+afterAll(() => killAllWorkerProcesses()); // declared first, so it runs before the server stops
+const fake = useFakeLlm();
+const dev = useTestTemporal();
 
 /** A PATH holding only git and sh: what the worker needs besides node, which it is started with. */
 async function pathWithoutPython(): Promise<{ bin: string; cacheHome: string }> {
@@ -42,15 +34,15 @@ async function runWithoutPython(proposer: object) {
   const tag = uniqueId('nopy');
   const { bin, cacheHome } = await pathWithoutPython();
   const worker = startWorkerProcess({
-    address: t.server.address,
+    address: dev.t.server.address,
     logFile: path.join(path.dirname(bin), 'worker.log'),
-    env: { PATH: bin, AUTORESEARCH_CACHE_HOME: cacheHome, ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: llm.url },
+    env: { PATH: bin, AUTORESEARCH_CACHE_HOME: cacheHome, ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: fake.server.url },
   });
   try {
-    await worker.waitUntilPolling(t.connection);
+    await worker.waitUntilPolling(dev.t.connection);
     const input = fixtureRunInput(repo, tag, { maxExperiments: 3, proposer });
     expect(input.trainer.command).toBe('python3 train.py');
-    const handle = await t.client.workflow.start(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input], workflowExecutionTimeout: '2 minutes' });
+    const handle = await dev.t.client.workflow.start(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input], workflowExecutionTimeout: '2 minutes' });
     const started = Date.now();
     const err = await handle.result().then(() => undefined, (e: unknown) => e);
     const endedAfterMs = Date.now() - started;
@@ -77,10 +69,10 @@ test('a worker without python3 ends a python3 run at the baseline, naming traine
 
 // The run pipelines no proposal while the baseline trains, so nothing is asked (or paid) before it fails.
 test('with an LLM proposer (pipelined), no proposer call is made before the baseline fails', async () => {
-  llm.reset();
+  fake.server.reset();
   const ended = await runWithoutPython({ kind: 'claude', model: 'claude-sonnet-4-5' });
   expect(ended.message).toMatch(/trainer\.command: "python3" not found on the worker's PATH/);
-  expect(llm.requests).toHaveLength(0);
+  expect(fake.server.requests).toHaveLength(0);
   expect(ended.hypothesized).toBe(false);
   expect(ended.costUsd).toBe(0);
 }, 150_000);

@@ -8,9 +8,9 @@ import { addUsage } from '../../src/core/usage.js';
 import { costOf, worstCaseUsage } from '../../src/core/cost.js';
 import { claudePrice } from '../../src/core/models.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
 import { killAllWorkerProcesses, sleep, startWorkerProcess, waitFor } from '../helpers/workerProcess.js';
-import { claudeToolUse, FakeLlmServer, type RecordedRequest } from '../llm/fakeServer.js';
+import { claudeToolUse, useFakeLlm, type RecordedRequest } from '../llm/fakeServer.js';
 import { SECRET_KEY } from '../llm/fixtures.js';
 
 /**
@@ -23,17 +23,9 @@ const MODEL = 'claude-sonnet-4-5';
 const PRICE = claudePrice(MODEL)!;
 const RETRY_WITHIN_MS = 60_000;
 
-let t: TestTemporal;
-let llm: FakeLlmServer;
-beforeAll(async () => {
-  llm = await FakeLlmServer.start();
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await killAllWorkerProcesses();
-  await t?.close();
-  await llm?.close();
-});
+afterAll(() => killAllWorkerProcesses()); // declared first, so it runs before the server stops
+const fake = useFakeLlm();
+const dev = useTestTemporal();
 
 const LR_LINE = 'LEARNING_RATE = 0.04  # optimum 0.08';
 const PROPOSAL = {
@@ -55,42 +47,42 @@ test('a worker killed mid-proposal: the retry starts within a minute of the rest
   const logs = await mkdtemp(path.join(os.tmpdir(), 'ar-proposer-kill-'));
   const tag = uniqueId('pkill');
   // The first proposal never comes back in time (the worker dies waiting); the retry's is answered at once.
-  llm.script({ ...claudeToolUse(PROPOSAL, USAGE), delayMs: 600_000 }, claudeToolUse(PROPOSAL, USAGE));
-  const env = { ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: llm.url };
+  fake.server.script({ ...claudeToolUse(PROPOSAL, USAGE), delayMs: 600_000 }, claudeToolUse(PROPOSAL, USAGE));
+  const env = { ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: fake.server.url };
   // No pipelining: the experiment asks for its own proposal, once. The lane's lease outlives the test, so the
   // retry comes from hypothesize's own heartbeat timeout, not from the run moving the experiment off a lost lane.
   const input = fixtureRunInput(repo, tag, {
     maxExperiments: 2, decision: 'greedy', pipeline: false, proposer: { kind: 'claude', model: MODEL }, trainer: { heartbeatTimeoutSeconds: 300 },
   });
 
-  const first = startWorkerProcess({ address: t.server.address, logFile: path.join(logs, 'worker-1.log'), env });
-  await first.waitUntilPolling(t.connection);
-  const handle = await t.client.workflow.start(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input], workflowExecutionTimeout: '4 minutes' });
+  const first = startWorkerProcess({ address: dev.t.server.address, logFile: path.join(logs, 'worker-1.log'), env });
+  await first.waitUntilPolling(dev.t.connection);
+  const handle = await dev.t.client.workflow.start(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input], workflowExecutionTimeout: '4 minutes' });
 
-  await waitFor('the first proposer call', async () => (llm.requests.length === 1 ? true : undefined), 90_000);
+  await waitFor('the first proposer call', async () => (fake.server.requests.length === 1 ? true : undefined), 90_000);
   await sleep(2_000); // its heartbeat (the call on the wire) reaches the server: heartbeats leave within a second
   await first.kill();
   const killedAt = Date.now();
-  const second = startWorkerProcess({ address: t.server.address, logFile: path.join(logs, 'worker-2.log'), env });
-  await second.waitUntilPolling(t.connection);
+  const second = startWorkerProcess({ address: dev.t.server.address, logFile: path.join(logs, 'worker-2.log'), env });
+  await second.waitUntilPolling(dev.t.connection);
   const restartedAt = Date.now();
   console.log(`the next worker polls ${((restartedAt - killedAt) / 1000).toFixed(1)} s after the kill`);
 
-  const retriedAfterMs = await waitFor('the retried proposer call', async () => (llm.requests.length >= 2 ? Date.now() - restartedAt : undefined), RETRY_WITHIN_MS);
+  const retriedAfterMs = await waitFor('the retried proposer call', async () => (fake.server.requests.length >= 2 ? Date.now() - restartedAt : undefined), RETRY_WITHIN_MS);
   const summary = await handle.result();
   const finishedAfterMs = Date.now() - restartedAt;
   const records = await handle.query(resultsQuery);
   await second.stop();
 
   expect(records.map((r) => r.status)).toEqual(['keep', 'keep']);
-  expect(llm.requests).toHaveLength(2);
+  expect(fake.server.requests).toHaveLength(2);
   // The retry came from the activity's heartbeat timeout: the second attempt of the same hypothesize.
-  const histories = await Promise.all([experimentId(tag, 1)].map((id) => t.client.workflow.getHandle(id).fetchHistory()));
+  const histories = await Promise.all([experimentId(tag, 1)].map((id) => dev.t.client.workflow.getHandle(id).fetchHistory()));
   const started = histories.flatMap((h) => h.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
   const retried = started.map((e) => e.activityTaskStartedEventAttributes!).find((a) => (a.attempt ?? 1) > 1);
   expect(retried?.lastFailure?.timeoutFailureInfo?.timeoutType).toBe(4); // TIMEOUT_TYPE_HEARTBEAT
   // Both calls count: the answered one at its usage, the lost one at its worst case.
-  const lost = worstCaseUsage(PRICE, promptCharsOf(llm.requests[0]));
+  const lost = worstCaseUsage(PRICE, promptCharsOf(fake.server.requests[0]));
   const expected = addUsage(lost, { ...ONE_CALL, costUsd: costOf(ONE_CALL, PRICE) }).costUsd;
   expect(summary.costUsd).toBeCloseTo(expected, 9);
   expect(records[1].costUsd).toBeCloseTo(expected, 9);
@@ -102,18 +94,18 @@ test('a live worker whose proposer answers after longer than the heartbeat timeo
   const repo = await makeFixtureRepo();
   const logs = await mkdtemp(path.join(os.tmpdir(), 'ar-proposer-slow-'));
   const tag = uniqueId('pslow');
-  llm.reset();
+  fake.server.reset();
   // 25 s: past the workflow's 20 s heartbeat timeout for hypothesize, so only the activity's own beats keep it alive.
-  llm.script({ ...claudeToolUse(PROPOSAL, USAGE), delayMs: 25_000 }, claudeToolUse(PROPOSAL, USAGE));
-  const env = { ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: llm.url };
+  fake.server.script({ ...claudeToolUse(PROPOSAL, USAGE), delayMs: 25_000 }, claudeToolUse(PROPOSAL, USAGE));
+  const env = { ANTHROPIC_API_KEY: SECRET_KEY, ANTHROPIC_BASE_URL: fake.server.url };
   const input = fixtureRunInput(repo, tag, { maxExperiments: 2, decision: 'greedy', pipeline: false, proposer: { kind: 'claude', model: MODEL } });
-  const worker = startWorkerProcess({ address: t.server.address, logFile: path.join(logs, 'worker.log'), env });
-  await worker.waitUntilPolling(t.connection);
-  const handle = await t.client.workflow.start(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input], workflowExecutionTimeout: '3 minutes' });
+  const worker = startWorkerProcess({ address: dev.t.server.address, logFile: path.join(logs, 'worker.log'), env });
+  await worker.waitUntilPolling(dev.t.connection);
+  const handle = await dev.t.client.workflow.start(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input], workflowExecutionTimeout: '3 minutes' });
   const summary = await handle.result();
   await worker.stop();
 
-  expect(llm.requests).toHaveLength(1);
+  expect(fake.server.requests).toHaveLength(1);
   expect(summary.costUsd).toBeCloseTo(costOf(ONE_CALL, PRICE), 9);
 }, 180_000);
 

@@ -8,7 +8,7 @@ import { TASK_QUEUE } from '../../src/core/names.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { runDir } from '../helpers/run.js';
 import { expectConsistentRun } from '../helpers/runInvariants.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
 import { killAllWorkerProcesses, startWorkerProcess, trainerProcesses, waitFor } from '../helpers/workerProcess.js';
 
 const EXPERIMENTS = 3;
@@ -16,14 +16,8 @@ const EXPERIMENTS = 3;
 const TRAIN_SECONDS = 15;
 const HEARTBEAT_TIMEOUT_SECONDS = 5;
 
-let t: TestTemporal;
-beforeAll(async () => {
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await killAllWorkerProcesses();
-  await t?.close();
-});
+afterAll(() => killAllWorkerProcesses()); // declared first, so it runs before the server stops
+const dev = useTestTemporal();
 
 describe('a worker killed while an experiment trains', () => {
   test('the next worker ends the orphaned trainer, retries the experiment and the run loses or duplicates nothing', async () => {
@@ -37,9 +31,9 @@ describe('a worker killed while an experiment trains', () => {
       trainer: { timeBudgetSeconds: 1, heartbeatTimeoutSeconds: HEARTBEAT_TIMEOUT_SECONDS, env: { FIXTURE_SLEEP: String(TRAIN_SECONDS) } },
     });
 
-    const first = startWorkerProcess({ address: t.server.address, logFile: path.join(logs, 'worker-1.log') });
-    await first.waitUntilPolling(t.connection);
-    const handle = await t.client.workflow.start(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input], workflowExecutionTimeout: '3 minutes' });
+    const first = startWorkerProcess({ address: dev.t.server.address, logFile: path.join(logs, 'worker-1.log') });
+    await first.waitUntilPolling(dev.t.connection);
+    const handle = await dev.t.client.workflow.start(researchRun, { taskQueue: TASK_QUEUE, workflowId: tag, args: [input], workflowExecutionTimeout: '3 minutes' });
 
     // The baseline trains: its group id lies beside its log, and the trainer has printed its first line.
     const killedId = `${tag}/exp-0000`;
@@ -58,8 +52,8 @@ describe('a worker killed while an experiment trains', () => {
     expect(orphans.map((p) => p.pid)).toContain(pgid);
     expect(orphans.every((p) => p.pgid === pgid && p.experimentId === killedId)).toBe(true);
 
-    const second = startWorkerProcess({ address: t.server.address, logFile: path.join(logs, 'worker-2.log') });
-    await second.waitUntilPolling(t.connection);
+    const second = startWorkerProcess({ address: dev.t.server.address, logFile: path.join(logs, 'worker-2.log') });
+    await second.waitUntilPolling(dev.t.connection);
     // The lane's lease times out with the dead worker; the experiment starts again on the new worker's lane.
     const retriedAfterMs = await waitFor('the retry', async () => {
       const log = await readFile(path.join(logsDir, 'exp-0000.log'), 'utf8').catch(() => '');

@@ -4,34 +4,28 @@ import { researchRun } from '../../src/workflows/researchRun.js';
 import { resultsQuery } from '../../src/api/messages.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { runDir, withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
-import { claudeToolUse, FakeLlmServer } from './fakeServer.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
+import { claudeToolUse, useFakeLlm } from './fakeServer.js';
 import { SECRET_KEY } from './fixtures.js';
 
 /**
  * The whole loop with the real Claude proposer (the real @anthropic-ai/sdk) against a local server
  * that speaks the Messages API: propose → edit (with repairs) → commit → train → keep/revert.
  */
-let t: TestTemporal;
-let llm: FakeLlmServer;
 const savedEnv = { key: process.env.ANTHROPIC_API_KEY, url: process.env.ANTHROPIC_BASE_URL };
-
-beforeAll(async () => {
-  llm = await FakeLlmServer.start();
+const fake = useFakeLlm();
+beforeAll(() => {
   // The worker's environment is the only place the key lives (the worker here is in-process).
   process.env.ANTHROPIC_API_KEY = SECRET_KEY;
-  process.env.ANTHROPIC_BASE_URL = llm.url;
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-  await llm?.close();
+  process.env.ANTHROPIC_BASE_URL = fake.server.url;
+});
+const dev = useTestTemporal();
+afterAll(() => {
   process.env.ANTHROPIC_API_KEY = savedEnv.key;
   process.env.ANTHROPIC_BASE_URL = savedEnv.url;
   if (savedEnv.key === undefined) delete process.env.ANTHROPIC_API_KEY;
   if (savedEnv.url === undefined) delete process.env.ANTHROPIC_BASE_URL;
 });
-beforeEach(() => llm.reset());
 
 const LR_LINE = 'LEARNING_RATE = 0.04  # optimum 0.08';
 const good = (to: string) => ({
@@ -43,8 +37,8 @@ const claude = (extra: Record<string, unknown> = {}) => ({ kind: 'claude', model
 
 async function run(tag: string, input: object) {
   // A query on a closed run is answered by a worker replaying it, so it runs while the worker does too.
-  return withWorker(t, async (taskQueue) => {
-    const handle = await t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input as never] });
+  return withWorker(dev.t, async (taskQueue) => {
+    const handle = await dev.t.client.workflow.start(researchRun, { taskQueue, workflowId: tag, args: [input as never] });
     return { summary: await handle.result(), records: await handle.query(resultsQuery) };
   });
 }
@@ -52,7 +46,7 @@ async function run(tag: string, input: object) {
 test('a run with the Claude proposer repairs a failing edit, trains the fixed one and records cost', async () => {
   const repo = await makeFixtureRepo();
   const tag = uniqueId('claude');
-  llm.script(
+  fake.server.script(
     // exp 1: a search block that does not exist, then the repaired edit.
     claudeToolUse({ ...good('0.08'), edits: [{ path: 'train.py', search: 'LEARNING_RATE = 0.5', replace: 'LEARNING_RATE = 0.08' }] }),
     claudeToolUse(good('0.08')),
@@ -72,20 +66,20 @@ test('a run with the Claude proposer repairs a failing edit, trains the fixed on
   expect(records[2].costUsd).toBeGreaterThan(records[1].costUsd); // three billed calls, none usable
   expect(summary.costUsd).toBeCloseTo(records[1].costUsd + records[2].costUsd, 10);
 
-  expect(llm.requests).toHaveLength(5);
+  expect(fake.server.requests).toHaveLength(5);
   // Each repair request carries the error of the attempt before it.
-  expect(JSON.stringify(llm.requests[1].body)).toMatch(/search text not found/);
-  expect(JSON.stringify(llm.requests[3].body)).toMatch(/not an editable file/);
-  expect(JSON.stringify(llm.requests[4].body)).toMatch(/description/);
+  expect(JSON.stringify(fake.server.requests[1].body)).toMatch(/search text not found/);
+  expect(JSON.stringify(fake.server.requests[3].body)).toMatch(/not an editable file/);
+  expect(JSON.stringify(fake.server.requests[4].body)).toMatch(/description/);
   // The key is only in the auth header: not in bodies, not in the trainer's environment or logs.
-  for (const r of llm.requests) expect(r.rawBody).not.toContain(SECRET_KEY);
+  for (const r of fake.server.requests) expect(r.rawBody).not.toContain(SECRET_KEY);
   const logsDir = path.join(runDir(repo, tag), 'logs');
   for (const f of await readdir(logsDir)) {
     const log = await readFile(path.join(logsDir, f), 'utf8');
     expect(log).not.toContain(SECRET_KEY);
     if (log.includes('env: ')) expect(log).not.toMatch(/\bANTHROPIC_API_KEY\b/);
   }
-  const history = JSON.stringify(await t.client.workflow.getHandle(tag).fetchHistory());
+  const history = JSON.stringify(await dev.t.client.workflow.getHandle(tag).fetchHistory());
   expect(history).not.toContain(SECRET_KEY);
 });
 
@@ -94,7 +88,7 @@ test('the cost cap ends the run after the running experiment with a clear reason
   const tag = uniqueId('cap');
   // An expensive call ($0.19 at the claude-sonnet-4-5 prices): after it the next call's worst case no longer fits.
   const usage = { input_tokens: 5_000, output_tokens: 10_000, cache_creation_input_tokens: 5_000, cache_read_input_tokens: 20_000 };
-  llm.script(claudeToolUse(good('0.08'), usage), claudeToolUse(good('0.1'), usage));
+  fake.server.script(claudeToolUse(good('0.08'), usage), claudeToolUse(good('0.1'), usage));
   const { summary, records } = await run(tag, fixtureRunInput(repo, tag, { maxExperiments: 5, proposer: claude({ maxCostUsd: 0.35 }) }));
 
   expect(records).toHaveLength(2); // the baseline and the one experiment that fit
@@ -102,13 +96,13 @@ test('the cost cap ends the run after the running experiment with a clear reason
   expect(summary.endReason).toMatch(/cost cap reached/);
   expect(summary.costUsd).toBeCloseTo(records[1].costUsd, 10);
   expect(summary.costUsd).toBeLessThanOrEqual(0.35);
-  expect(llm.requests).toHaveLength(1);
+  expect(fake.server.requests).toHaveLength(1);
 });
 
 test('a rejected key fails the run at once with a clear message, without retrying', async () => {
   const repo = await makeFixtureRepo();
   const tag = uniqueId('401');
-  llm.script({ status: 401, body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } });
+  fake.server.script({ status: 401, body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } });
   const err = await run(tag, fixtureRunInput(repo, tag, { proposer: claude() })).catch((e: Error) => e);
   expect(err).toBeInstanceOf(Error);
   const chain: string[] = [];
@@ -116,5 +110,5 @@ test('a rejected key fails the run at once with a clear message, without retryin
   expect(chain.join(' | ')).toMatch(/401/);
   expect(chain.join(' | ')).toMatch(/ANTHROPIC_API_KEY/);
   expect(chain.join(' | ')).not.toContain(SECRET_KEY);
-  expect(llm.requests).toHaveLength(1);
+  expect(fake.server.requests).toHaveLength(1);
 });

@@ -9,23 +9,18 @@ import { statusQuery } from '../../src/api/messages.js';
 import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, withWorker } from '../helpers/run.js';
-import { startTestTemporal, uniqueId, type TestTemporal } from '../helpers/temporalEnv.js';
-import { claudeToolUse, FakeLlmServer } from './fakeServer.js';
+import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
+import { claudeToolUse, useFakeLlm } from './fakeServer.js';
 import { SECRET_KEY } from './fixtures.js';
 
-let t: TestTemporal;
-let llm: FakeLlmServer;
 const savedEnv = { key: process.env.ANTHROPIC_API_KEY, url: process.env.ANTHROPIC_BASE_URL };
-
-beforeAll(async () => {
-  llm = await FakeLlmServer.start();
+const fake = useFakeLlm();
+beforeAll(() => {
   process.env.ANTHROPIC_API_KEY = SECRET_KEY;
-  process.env.ANTHROPIC_BASE_URL = llm.url;
-  t = await startTestTemporal();
-}, 120_000);
-afterAll(async () => {
-  await t?.close();
-  await llm?.close();
+  process.env.ANTHROPIC_BASE_URL = fake.server.url;
+});
+const dev = useTestTemporal();
+afterAll(() => {
   for (const [name, value] of [['ANTHROPIC_API_KEY', savedEnv.key], ['ANTHROPIC_BASE_URL', savedEnv.url]] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
@@ -42,9 +37,9 @@ test('a proposal that reproduces a discarded experiment is refused before traini
   const repo = await makeFixtureRepo();
   const tag = uniqueId('repeat');
   // exp 1: a worse depth (discarded). exp 2: the same code again (refused), then a new idea (kept).
-  llm.script(claudeToolUse(SHALLOWER), claudeToolUse(SHALLOWER), claudeToolUse(DEEPER));
-  const { status } = await withWorker(t, async (taskQueue) => {
-    const handle = await t.client.workflow.start(researchRun, {
+  fake.server.script(claudeToolUse(SHALLOWER), claudeToolUse(SHALLOWER), claudeToolUse(DEEPER));
+  const { status } = await withWorker(dev.t, async (taskQueue) => {
+    const handle = await dev.t.client.workflow.start(researchRun, {
       taskQueue, workflowId: tag, workflowExecutionTimeout: '3 minutes',
       args: [fixtureRunInput(repo, tag, { maxExperiments: 3, decision: 'greedy', pipeline: false, proposer: { kind: 'claude', model: 'claude-sonnet-4-5' } }) as never],
     });
@@ -54,11 +49,11 @@ test('a proposal that reproduces a discarded experiment is refused before traini
 
   const rows = await readResults(repo, tag);
   expect(rows.map((r) => [r.status, r.description])).toEqual([['keep', 'baseline'], ['discard', 'DEPTH: 4 -> 2'], ['keep', 'DEPTH: 4 -> 6']]);
-  expect(llm.requests).toHaveLength(3);
-  const repair = JSON.stringify(llm.requests[2].body);
+  expect(fake.server.requests).toHaveLength(3);
+  const repair = JSON.stringify(fake.server.requests[2].body);
   expect(repair).toContain(`already measured as exp-0001 of run ${tag}: val_bpb ${rows[1].valBpb.toFixed(6)}, discard (DEPTH: 4 -> 2)`);
   // The first prompt of exp 2 already listed exp 1 in its journal section.
-  expect(JSON.stringify(llm.requests[1].body)).toContain('#1 discard');
+  expect(JSON.stringify(fake.server.requests[1].body)).toContain('#1 discard');
 
   // Refused before anything was committed: exp 2 has one commit, the kept one; the count reaches the status and the journal.
   const { records } = await readJournal(gitAt(repo), repo);
