@@ -5,27 +5,16 @@ import { resultsQuery } from '../../src/api/messages.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { runDir, withWorker } from '../helpers/run.js';
 import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
-import { claudeToolUse, useFakeLlm } from './fakeServer.js';
+import { claudeToolUse, useAnthropicEnvFor, useFakeLlm } from './fakeServer.js';
 import { SECRET_KEY } from './fixtures.js';
 
 /**
  * The whole loop with the real Claude proposer (the real @anthropic-ai/sdk) against a local server
  * that speaks the Messages API: propose → edit (with repairs) → commit → train → keep/revert.
  */
-const savedEnv = { key: process.env.ANTHROPIC_API_KEY, url: process.env.ANTHROPIC_BASE_URL };
 const fake = useFakeLlm();
-beforeAll(() => {
-  // The worker's environment is the only place the key lives (the worker here is in-process).
-  process.env.ANTHROPIC_API_KEY = SECRET_KEY;
-  process.env.ANTHROPIC_BASE_URL = fake.server.url;
-});
+useAnthropicEnvFor(fake, SECRET_KEY);
 const dev = useTestTemporal();
-afterAll(() => {
-  process.env.ANTHROPIC_API_KEY = savedEnv.key;
-  process.env.ANTHROPIC_BASE_URL = savedEnv.url;
-  if (savedEnv.key === undefined) delete process.env.ANTHROPIC_API_KEY;
-  if (savedEnv.url === undefined) delete process.env.ANTHROPIC_BASE_URL;
-});
 
 const LR_LINE = 'LEARNING_RATE = 0.04  # optimum 0.08';
 const good = (to: string) => ({

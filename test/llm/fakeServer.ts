@@ -204,3 +204,22 @@ export function useFakeLlm(): { readonly server: FakeLlmServer } {
     },
   };
 }
+
+/**
+ * Points the worker's Anthropic environment at the fake for the file's tests and restores it
+ * after: the worker's environment is the only place the key lives (the worker here is in-process).
+ * Call it after useFakeLlm() and before useTestTemporal(), so the key is set when the worker starts.
+ */
+export function useAnthropicEnvFor(fake: { readonly server: FakeLlmServer }, key: string): void {
+  const saved = { ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL: process.env.ANTHROPIC_BASE_URL };
+  beforeAll(() => {
+    process.env.ANTHROPIC_API_KEY = key;
+    process.env.ANTHROPIC_BASE_URL = fake.server.url;
+  });
+  afterAll(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+}

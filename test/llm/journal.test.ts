@@ -10,22 +10,12 @@ import { researchRun } from '../../src/workflows/researchRun.js';
 import { fixtureRunInput, makeFixtureRepo } from '../helpers/fixtureRepo.js';
 import { readResults, withWorker } from '../helpers/run.js';
 import { useTestTemporal, uniqueId } from '../helpers/temporalEnv.js';
-import { claudeToolUse, useFakeLlm } from './fakeServer.js';
+import { claudeToolUse, useAnthropicEnvFor, useFakeLlm } from './fakeServer.js';
 import { SECRET_KEY } from './fixtures.js';
 
-const savedEnv = { key: process.env.ANTHROPIC_API_KEY, url: process.env.ANTHROPIC_BASE_URL };
 const fake = useFakeLlm();
-beforeAll(() => {
-  process.env.ANTHROPIC_API_KEY = SECRET_KEY;
-  process.env.ANTHROPIC_BASE_URL = fake.server.url;
-});
+useAnthropicEnvFor(fake, SECRET_KEY);
 const dev = useTestTemporal();
-afterAll(() => {
-  for (const [name, value] of [['ANTHROPIC_API_KEY', savedEnv.key], ['ANTHROPIC_BASE_URL', savedEnv.url]] as const) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-});
 
 const edit = (line: string, to: string, description: string) => ({
   hypothesis: `${description} should lower val_bpb`, description, edits: [{ path: 'train.py', search: line, replace: to }],
