@@ -9,8 +9,9 @@ import { ExperimentCount, pauseSignal, ResearchPhaseKey, ResearchTag, resultsQue
 import { TASK_QUEUE } from '../core/names.js';
 import type { researchRun } from '../workflows/researchRun.js';
 import { renderSummary } from './watchView.js';
-import { progressKey, progressLine, REPEAT_EVERY_MS, stillLine, tick, type Ticker } from './progress.js';
+import { progressKey, progressLine, stillLine, tick, type Ticker } from './progress.js';
 import { RunProgressReader } from './runProgress.js';
+import { PROGRESS_EVERY_MS } from '../core/trainProgress.js';
 
 /** A user error: printed as one red line by the CLI's edge, exit 1. */
 export class CliError extends Error {}
@@ -149,7 +150,7 @@ export interface WaitOptions {
  * once it completes. Every server call is bounded, so a missing worker shows as a line, not a hang.
  */
 export async function waitForRun(client: Client, tag: string, opts: WaitOptions = {}) {
-  const { pollMs = 2000, everyMs = REPEAT_EVERY_MS, print = (line: string) => console.log(line) } = opts;
+  const { pollMs = 2000, everyMs = PROGRESS_EVERY_MS, print = (line: string) => console.log(line) } = opts;
   const handle = client.workflow.getHandle<typeof researchRun>(tag);
   const reader = new RunProgressReader(client, tag);
   let ticker: Ticker | undefined;

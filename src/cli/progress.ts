@@ -9,12 +9,6 @@ import { experimentName } from '../core/names.js';
 import type { RunStatus } from '../api/messages.js';
 import { PROGRESS_EVERY_MS, seconds, trainProgress } from '../core/trainProgress.js';
 
-/**
- * How often a line is printed when nothing changes: a quiet terminal looks like a hang. 12 s, so that
- * with a poll every 2 s (and a slow answer) no two lines are more than 15 s apart.
- */
-export const REPEAT_EVERY_MS = PROGRESS_EVERY_MS;
-
 /** What the run's settings say about its training runs (from the experiment's input; absent fields: unknown). */
 export interface MeasureSettings {
   baseline?: boolean;
@@ -101,7 +95,7 @@ export function progressLine(s: RunStatus, activities: ActivityState[], now: Dat
     (s.best ? ` · ${describeBest(s.best)}` : '') + (s.currentHypothesis ? ` · ${s.currentHypothesis}` : '');
 }
 
-/** The line printed when nothing changed for REPEAT_EVERY_MS: "[12:42:48] still training exp-0000 run 2/3, 45% (…), about 20 s left". */
+/** The line printed when nothing changed for PROGRESS_EVERY_MS: "[12:42:48] still training exp-0000 run 2/3, 45% (…), about 20 s left". */
 export function stillLine(s: RunStatus | undefined, activities: ActivityState[], now: Date, sinceMs: number): string {
   if (!s) return `${clock(now)} still no answer from the run's status query (is a worker running?)`;
   const doing = activities.map((a) => describeActivity(a, now.getTime()));
@@ -118,7 +112,7 @@ export interface Ticker {
 }
 
 /** Whether to print now: on a change, or when nothing was printed for `everyMs`. */
-export function tick(prev: Ticker | undefined, key: string, nowMs: number, everyMs = REPEAT_EVERY_MS): { print?: 'change' | 'repeat'; next: Ticker } {
+export function tick(prev: Ticker | undefined, key: string, nowMs: number, everyMs = PROGRESS_EVERY_MS): { print?: 'change' | 'repeat'; next: Ticker } {
   if (!prev || prev.key !== key) return { print: 'change', next: { key, changedAtMs: nowMs, printedAtMs: nowMs } };
   if (nowMs - prev.printedAtMs >= everyMs) return { print: 'repeat', next: { ...prev, printedAtMs: nowMs } };
   return { next: prev };

@@ -5,8 +5,9 @@ import type { ExperimentRecord } from '../core/results.js';
 import type { researchRun } from '../workflows/researchRun.js';
 import { CliError } from './commands.js';
 import { renderSummary, renderWatch } from './watchView.js';
-import { describeActivity, progressKey, REPEAT_EVERY_MS, tick, type ActivityState, type Ticker } from './progress.js';
+import { describeActivity, progressKey, tick, type ActivityState, type Ticker } from './progress.js';
 import { RunProgressReader } from './runProgress.js';
+import { PROGRESS_EVERY_MS } from '../core/trainProgress.js';
 
 const HIDE_CURSOR = '\x1b[?25l';
 const SHOW_CURSOR = '\x1b[?25h';
@@ -47,7 +48,7 @@ export async function watch(client: Client, tag: string, opts: WatchOptions = {}
       return;
     }
     // A pipe gets a frame when something changes, and at least every 15 s while nothing does.
-    const changed = tick(ticker, `${lines.join('\n')}\u0000${progressKey(last.status, last.activities)}`, now.getTime(), REPEAT_EVERY_MS);
+    const changed = tick(ticker, `${lines.join('\n')}\u0000${progressKey(last.status, last.activities)}`, now.getTime(), PROGRESS_EVERY_MS);
     ticker = changed.next;
     if (changed.print) out.write(`${frame}\n\n`);
   };

@@ -4,7 +4,10 @@
  * `watch`) and the experiment's page in the web UI (its Current Details) say the same thing.
  */
 
-/** How often progress is told when nothing changes: a quiet screen looks like a hang (at least every 15 s). */
+/**
+ * How often progress is told when nothing changes: a quiet screen looks like a hang. 12 s, so that
+ * with the terminal's poll every 2 s (and a slow answer) no two lines are more than 15 s apart.
+ */
 export const PROGRESS_EVERY_MS = 12_000;
 
 /** What a trainer's progress line says, as far as it can be read. */

@@ -37,23 +37,20 @@ const num = (literal: string) => Number(literal.replace(/_/g, ''));
 
 type Stated = Pick<JournalRecord, 'description' | 'hypothesis' | 'touched'>;
 
-/** A record's values from its parent's: its stated changes; a searched constant its diff touched without saying to what is unknown. */
-function forward(parent: Values, r: Stated): Values {
-  const out = { ...parent };
+/**
+ * One record's stated changes applied to a commit's values: `to` gives the child's from the
+ * parent's, `from` the parent's from the child's. A searched constant its diff touched without
+ * saying to what is unknown either way.
+ */
+function across(values: Values, r: Stated, side: 'to' | 'from'): Values {
+  const out = { ...values };
   const changes = changesOf(r);
   for (const name of r.touched) if (name in out && !changes.some((c) => c.name === name)) out[name] = undefined;
-  for (const c of changes) if (c.name in out) out[c.name] = num(c.to);
+  for (const c of changes) if (c.name in out) out[c.name] = num(c[side]);
   return out;
 }
-
-/** The parent's values from a record's: its stated changes undone. */
-function backward(child: Values, r: Stated): Values {
-  const out = { ...child };
-  const changes = changesOf(r);
-  for (const name of r.touched) if (name in out && !changes.some((c) => c.name === name)) out[name] = undefined;
-  for (const c of changes) if (c.name in out) out[c.name] = num(c.from);
-  return out;
-}
+const forward = (parent: Values, r: Stated) => across(parent, r, 'to');
+const backward = (child: Values, r: Stated) => across(child, r, 'from');
 
 export interface History {
   /** The trials, in the journal's order (time, tag, experiment). */

@@ -1,8 +1,8 @@
 import {
-  activityKey, describeActivity, progressKey, progressLine, REPEAT_EVERY_MS, runLabel, stillLine, tick,
+  activityKey, describeActivity, progressKey, progressLine, runLabel, stillLine, tick,
   type ActivityState,
 } from '../../src/cli/progress.js';
-import { parseTrainerLine, trainProgress } from '../../src/core/trainProgress.js';
+import { parseTrainerLine, PROGRESS_EVERY_MS, trainProgress } from '../../src/core/trainProgress.js';
 import type { RunStatus } from '../../src/api/messages.js';
 
 const T0 = Date.parse('2026-01-01T12:00:00Z');
@@ -144,7 +144,7 @@ describe('the lines `research wait` prints', () => {
       if (r.print) printed.push({ s, what: r.print });
     }
     expect(printed).toEqual([{ s: 0, what: 'change' }, { s: 12, what: 'repeat' }, { s: 20, what: 'change' }, { s: 32, what: 'repeat' }]);
-    expect(REPEAT_EVERY_MS + 2_000).toBeLessThanOrEqual(15_000);
+    expect(PROGRESS_EVERY_MS + 2_000).toBeLessThanOrEqual(15_000);
   });
 
   test('the repeat line: still training, how far; without activities, the phase and for how long; without a status, why', () => {
