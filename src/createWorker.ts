@@ -28,12 +28,14 @@ export interface ResearchWorkerOptions {
   /** One lane per GPU index, or `laneCount` CPU lanes (default 1). */
   gpus?: string[];
   laneCount?: number;
+  /** A label for this worker's machines, their lanes' machine class (default: the device each trainer names). */
+  machineClass?: string;
 }
 
 /** One place that builds the workers, for `npm run worker`, the quick start and the tests. */
 export async function createWorker(opts: ResearchWorkerOptions): Promise<ResearchWorker> {
   const sharedQueue = opts.taskQueue ?? TASK_QUEUE;
-  const lanes = lanesOf(sharedQueue, { host: opts.host ?? hostName(), gpus: opts.gpus, count: opts.laneCount });
+  const lanes = lanesOf(sharedQueue, { host: opts.host ?? hostName(), gpus: opts.gpus, count: opts.laneCount, machineClass: opts.machineClass });
   const activities = { ...(opts.activities ?? createActivities()), holdLane: holdLaneWith(new LanePool(lanes)) };
   // A worker that died left its trainers running; an experiment that moved to another host never comes back to end them.
   const orphans = await endOrphanTrainers(lanes.map((l) => l.id));

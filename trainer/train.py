@@ -23,6 +23,7 @@ evaluate.py, which scores it; when the harness hides the validation split, no va
 import gc
 import math
 import os
+import platform
 import random
 import resource
 import sys
@@ -489,10 +490,23 @@ def main():
         "num_params_M": f"{num_params / 1e6:.1f}",
         "depth": f"{depth}",
         "total_tokens": f"{step * step_tokens}",  # exact: total_tokens_M above rounds to 0.1 M
+        "device_name": torch.cuda.get_device_name() if cuda else cpu_model(),  # the lane's machine class
     }
     print("---")
     for key, value in summary.items():
         print(f"{key + ':':<18}{value}")
+
+
+def cpu_model():
+    """The host's CPU model, a CPU lane's machine class (runs on one model compare with each other only)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
 
 
 if __name__ == "__main__":

@@ -9,17 +9,24 @@ import os from 'node:os';
 import { Context } from '@temporalio/activity';
 import { laneGrantedSignal } from '../api/messages.js';
 import { laneQueue, type Lane } from '../core/names.js';
+import { machineClassOf } from '../core/machineClass.js';
 
 /** This host's name in lane ids: AUTORESEARCH_HOST, else the machine's host name. */
 export function hostName(): string {
   return process.env.AUTORESEARCH_HOST ?? os.hostname();
 }
 
-/** One lane per listed GPU (`--gpus 0,1` / AUTORESEARCH_GPUS), else `count` CPU lanes. */
-export function lanesOf(sharedQueue: string, opts: { host: string; gpus?: string[]; count?: number }): Lane[] {
+/**
+ * One lane per listed GPU (`--gpus 0,1` / AUTORESEARCH_GPUS), else `count` CPU lanes; each with the
+ * worker's machine class label when it has one (`--machine-class` / AUTORESEARCH_MACHINE_CLASS).
+ */
+export function lanesOf(sharedQueue: string, opts: { host: string; gpus?: string[]; count?: number; machineClass?: string }): Lane[] {
   const slots = opts.gpus?.length ? opts.gpus.map((gpu) => ({ id: `${opts.host}-gpu${gpu}`, gpu })) : Array.from(
     { length: opts.count ?? 1 }, (_, i) => ({ id: `${opts.host}-cpu${i}`, gpu: undefined as string | undefined }));
-  return slots.map(({ id, gpu }) => ({ id, host: opts.host, queue: laneQueue(sharedQueue, id), ...(gpu !== undefined ? { gpu } : {}) }));
+  const label = machineClassOf(opts.machineClass, undefined);
+  return slots.map(({ id, gpu }) => ({
+    id, host: opts.host, queue: laneQueue(sharedQueue, id), ...(gpu !== undefined ? { gpu } : {}), ...(label !== undefined ? { machineClass: label } : {}),
+  }));
 }
 
 /** The lanes of this worker not leased now. */

@@ -218,8 +218,9 @@ async function evaluateTrained(result: TrainResult): Promise<Evaluation> {
     logFile: result.logFile.replace(/\.log$/, '.evaluation.log'),
     record: evaluatorRecordOf(result.logFile),
   });
-  const judged = harnessScore(parsed.summary, scored);
-  if (!judged.ok) return failed(judged.reason);
+  const scoredSummary = harnessScore(parsed.summary, scored);
+  if (!scoredSummary.ok) return failed(scoredSummary.reason);
+  const judged: Evaluation = { ...scoredSummary, ...(parsed.deviceName ? { deviceName: parsed.deviceName } : {}) };
   const validation = harness.validation;
   return validation && !validation.hidden
     ? { ...judged, warning: `validation split not hidden from the trainer: ${validation.reason}` }

@@ -149,7 +149,7 @@ export interface TrainResult {
 }
 
 /** One training run scored: its summary, or why it crashed with the end of its log (for the proposer's next attempt, on any host). */
-export type Evaluation = { ok: true; summary: TrainerSummary; warning?: string } | { ok: false; reason: string; logTail: string };
+export type Evaluation = { ok: true; summary: TrainerSummary; warning?: string; deviceName?: string } | { ok: false; reason: string; logTail: string };
 
 // ---------------------------------------------------------------------------------------------
 // The contract

@@ -9,6 +9,7 @@ import type { BestResult, ExperimentStatus } from './results.js';
 import { decideKeep, modelShapeChanged, type Decision } from './keepRule.js';
 import { estimateNoise, mean, type Measurement, type NoiseEstimate, type NoiseTotals } from './noiseEstimate.js';
 import type { BudgetKind } from './decisionConfig.js';
+import { hasClass, onClass, onWords, type MachineClass } from './machineClass.js';
 
 /** The best's runs and model shape. */
 export interface Incumbent {
@@ -65,10 +66,40 @@ export function noiseOf(config: RunConfig, reference: Reference, extraRuns: Meas
   return estimateNoise([[...reference.incumbent.runs, ...extraRuns]], budgetOf(config), config.decision, reference.noise);
 }
 
+/** The candidate's machine class: its lane's, which all its runs share. */
+export function classOfRuns(runs: Pick<CandidateRuns, 'candidate'>): MachineClass {
+  return runs.candidate[0]?.machineClass;
+}
+
 /**
- * The decision on the candidate's lane, against the incumbent it started from, which may ask for
- * more runs (`followUp`). The baseline has no incumbent: its runs are the reference, and σ's
- * first estimate. A change of the model's shape explains a change of speed.
+ * How many runs of the incumbent a lane makes on its own class before it judges a candidate there:
+ * none when the incumbent has runs on that class (or none at all: the baseline), `repeats` the
+ * first time it meets the class, the precision the baseline had on its own. Greedy compares across
+ * classes as the original did: it asks for no extra runs.
+ */
+export function incumbentRunsToMeasure(config: RunConfig, reference: Reference, cls: MachineClass): number {
+  const runs = reference.incumbent.runs;
+  return config.decision.mode === 'noise' && runs.length > 0 && !hasClass(runs, cls) ? config.decision.repeats : 0;
+}
+
+/**
+ * The incumbent's runs a candidate on `cls` is compared with: those on its class (under the noise
+ * rule). σ pools all of them, each class a group of its own.
+ */
+function comparedWith(config: RunConfig, runs: Measurement[], cls: MachineClass): Measurement[] {
+  return config.decision.mode === 'noise' ? onClass(runs, cls) : runs;
+}
+
+/** No incumbent run on the candidate's class (they crashed, or the best moved to one measured elsewhere): not kept. */
+function noRunOnClass(decision: Decision, cls: MachineClass, whose: string): Decision {
+  return { ...decision, verdict: 'discard', incumbentRuns: 0, reason: `${whose} no run${onWords(cls)} to compare with: not kept` };
+}
+
+/**
+ * The decision on the candidate's lane, against the incumbent it started from as measured on the
+ * candidate's machine class, which may ask for more runs (`followUp`). The baseline has no
+ * incumbent: its runs are the reference, and σ's first estimate. A change of the model's shape
+ * explains a change of speed.
  */
 export function decideOnLane(config: RunConfig, reference: Reference, runs: CandidateRuns, baseline: boolean): Decision {
   const budget = budgetOf(config);
@@ -76,12 +107,15 @@ export function decideOnLane(config: RunConfig, reference: Reference, runs: Cand
   if (baseline) {
     return decideKeep({ incumbent: [], candidate: runs.candidate, noise: estimateNoise([runs.candidate], budget, settings, reference.noise), budget }, settings);
   }
-  const incumbent = [...reference.incumbent.runs, ...runs.incumbentReruns];
-  return decideKeep({
-    incumbent, candidate: runs.candidate, noise: estimateNoise([incumbent], budget, settings, reference.noise), budget, netAddedLines: runs.netAddedLines,
-    throughputExplained: reference.incumbent.shape && runs.shape ? modelShapeChanged(runs.shape, reference.incumbent.shape) : false,
-    remeasured: runs.remeasured,
+  const cls = classOfRuns(runs);
+  const all = [...reference.incumbent.runs, ...runs.incumbentReruns];
+  const incumbent = comparedWith(config, all, cls);
+  const decision = decideKeep({
+    incumbent: incumbent.length ? incumbent : all, candidate: runs.candidate, noise: estimateNoise([all], budget, settings, reference.noise), budget,
+    netAddedLines: runs.netAddedLines, throughputExplained: reference.incumbent.shape && runs.shape ? modelShapeChanged(runs.shape, reference.incumbent.shape) : false,
+    remeasured: runs.remeasured, machineClass: cls,
   }, settings);
+  return incumbent.length || !all.length ? decision : noRunOnClass(decision, cls, 'the incumbent has');
 }
 
 /**
@@ -100,12 +134,16 @@ export function judge(
     const { decision } = measured;
     return { status: decision.verdict === 'keep' ? 'keep' : 'discard', reason: decision.reason, decision };
   }
-  const decision = decideKeep({
-    incumbent: state.incumbent.runs, candidate: measured.candidate, noise: noiseOf(config, state), budget: budgetOf(config),
-    netAddedLines: measured.netAddedLines, remeasured: measured.remeasured,
-  }, { ...config.decision, confirmations: 0, remeasures: 0 });
-  if (decision.verdict === 'keep') return { status: 'keep', reason: decision.reason, decision };
+  const cls = classOfRuns(measured);
+  const incumbent = comparedWith(config, state.incumbent.runs, cls);
   const best = state.best!;
+  const againstBest = decideKeep({
+    incumbent: incumbent.length ? incumbent : state.incumbent.runs, candidate: measured.candidate, noise: noiseOf(config, state), budget: budgetOf(config),
+    netAddedLines: measured.netAddedLines, remeasured: measured.remeasured, machineClass: cls,
+  }, { ...config.decision, confirmations: 0, remeasures: 0 });
+  const decision = incumbent.length || !state.incumbent.runs.length
+    ? againstBest : noRunOnClass(againstBest, cls, 'the best since has');
+  if (decision.verdict === 'keep') return { status: 'keep', reason: decision.reason, decision };
   const from = startedFrom ? `its starting point ${startedFrom.valBpb.toFixed(6)} (exp ${startedFrom.experiment})` : 'the base commit';
   const reason = measured.decision.verdict === 'keep'
     ? `beat ${from} but not the best since, ${best.valBpb.toFixed(6)} (exp ${best.experiment}): ${decision.reason}`

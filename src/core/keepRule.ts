@@ -6,6 +6,7 @@
  */
 import { DEFAULT_DECISION_CONFIG, GREEDY_DECISION_CONFIG, type BudgetKind, type DecisionConfig } from './decisionConfig.js';
 import { freshRunsOf, keepK, type KeptRuns } from './confirmedKeep.js';
+import { onWords } from './machineClass.js';
 import { mean, median, offBy, throughputOf, widenForDf, type Measurement, type NoiseEstimate } from './noiseEstimate.js';
 
 export type Verdict = 'keep' | 'discard' | 'confirm' | 'remeasure';
@@ -24,6 +25,11 @@ export interface Comparison {
   throughputExplained?: boolean;
   /** Re-measurements this candidate had already (each added one candidate run and one incumbent run). */
   remeasured?: number;
+  /**
+   * The candidate's machine class, which the incumbent's runs given were all made on (the caller
+   * chose them: keepDecision.ts). Only named in the reason; absent for runs with no class.
+   */
+  machineClass?: string;
 }
 
 /** A decision and its inputs: what results.tsv records beside the status. */
@@ -53,6 +59,8 @@ export interface Decision {
   tokens?: number;
   /** Its throughput over the incumbent's typical throughput (1: the same speed). */
   throughputRatio?: number;
+  /** The machine class the runs compared were made on (absent: runs with none). */
+  machineClass?: string;
   reason: string;
 }
 
@@ -163,17 +171,21 @@ function applyRule(c: Comparison, config: DecisionConfig, candidateRuns: number[
     incumbentRuns: incumbentRuns.length, candidateRuns: candidateRuns.length, throughputRatio: ratio,
   };
   const shown = `gain ${fmt(gain)}${cost ? ` (delta ${fmt(delta)}, lines ${fmt(-cost)})` : ''}`;
-  const over = `over ${candidateRuns.length} run(s) vs ${incumbentRuns.length}`;
+  // With a class, every reason names what it was compared with; runs with none read as they always did.
+  const classed = c.machineClass !== undefined;
+  const vs = classed ? `vs the incumbent's ${incumbentRuns.length}${onWords(c.machineClass)}` : `vs ${incumbentRuns.length}`;
+  const over = `over ${candidateRuns.length} run(s) ${vs}`;
+  const compared = classed ? `, ${over}` : '';
   const canConfirm = confirmations < config.confirmations;
   if (gain > threshold) return { ...d, verdict: 'keep', reason: `${shown} > ${fmt(threshold)} (k·SE) ${over}` };
   if ((c.netAddedLines ?? 0) < 0 && gain >= 0) {
     if (confirmations > 0 || config.confirmations === 0) return { ...d, verdict: 'keep', reason: `fewer lines and no worse: ${shown} >= 0 ${over}` };
-    return { ...d, verdict: 'confirm', reason: `fewer lines, ${shown} >= 0: confirm it is no worse` };
+    return { ...d, verdict: 'confirm', reason: `fewer lines, ${shown} >= 0${compared}: confirm it is no worse` };
   }
   if (canConfirm && gain > config.confirmFrom * se) {
-    return { ...d, verdict: 'confirm', reason: `${shown} in (${fmt(config.confirmFrom * se)}, ${fmt(threshold)}]: confirm with another seed` };
+    return { ...d, verdict: 'confirm', reason: `${shown} in (${fmt(config.confirmFrom * se)}, ${fmt(threshold)}]${compared}: confirm with another seed` };
   }
-  if (canConfirm) return { ...d, verdict: 'discard', reason: `${shown} <= ${fmt(config.confirmFrom * se)}: too small to confirm` };
+  if (canConfirm) return { ...d, verdict: 'discard', reason: `${shown} <= ${fmt(config.confirmFrom * se)}${compared}: too small to confirm` };
   return { ...d, verdict: 'discard', reason: `${shown} <= ${fmt(threshold)} (k·SE) ${over}` };
 }
 
@@ -183,7 +195,7 @@ function baseDecision(c: Comparison, config: DecisionConfig): Decision {
   return {
     verdict: 'discard', delta: 0, lineCost: 0, gain: 0, sigma: greedy ? 0 : c.noise.sigma, sigmaDf: greedy ? 0 : c.noise.df, threshold: 0,
     confirmations: confirmationsOf(c), remeasures: c.remeasured ?? 0, incumbentRuns: c.incumbent.length, candidateRuns: c.candidate.length,
-    steps: last?.steps, tokens: last?.tokens, reason: '',
+    steps: last?.steps, tokens: last?.tokens, reason: '', ...(c.machineClass !== undefined ? { machineClass: c.machineClass } : {}),
   };
 }
 

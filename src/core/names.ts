@@ -15,6 +15,8 @@ export interface Lane {
   queue: string;
   /** CUDA_VISIBLE_DEVICES for its trainer; absent on a CPU lane. */
   gpu?: string;
+  /** The worker's label for its machines (machineClass.ts); absent: the device its trainer names. */
+  machineClass?: string;
 }
 
 /** Queue names derive from the shared queue, so a test's own queue gets its own lanes. */

@@ -4,6 +4,7 @@
  * standard errors stretch when σ comes from few runs. Pure.
  */
 import { DEFAULT_DECISION_CONFIG, DEFAULT_SIGMA_FLOOR, type BudgetKind, type DecisionConfig } from './decisionConfig.js';
+import { byClass } from './machineClass.js';
 
 /** One training run of one version of the code, as its summary block reports it. */
 export interface Measurement {
@@ -12,6 +13,8 @@ export interface Measurement {
   tokens?: number;
   /** Seconds of training (the summary's training_seconds): with steps or tokens, the throughput. */
   trainingSeconds?: number;
+  /** The lane's machine class (machineClass.ts); absent: none, as every run before classes. */
+  machineClass?: string;
 }
 
 /** Tokens per second when the trainer reports tokens, else steps per second; undefined when unknown. */
@@ -81,7 +84,8 @@ export function pooledSigma(groups: readonly (readonly number[])[], floor = DEFA
  * confirmations and re-measurements). A candidate's runs are not used: its first run was
  * chosen for looking good, and a group holding it would inflate σ. Under a time budget a run
  * whose throughput is off its group's median by more than the tolerance measured the machine,
- * not the seed, so it is left out.
+ * not the seed, so it is left out. A group's runs on different machine classes are groups of their
+ * own: a class's shift is the machine, not the seed, and drops out with its group's mean.
  */
 export function estimateNoise(
   groups: readonly (readonly Measurement[])[], budget: BudgetKind, config: DecisionConfig = DEFAULT_DECISION_CONFIG, carried = NO_NOISE_TOTALS,
@@ -95,7 +99,7 @@ export function noiseTotals(groups: readonly (readonly Measurement[])[], budget:
 }
 
 function noiseValues(groups: readonly (readonly Measurement[])[], budget: BudgetKind, config: DecisionConfig): number[][] {
-  return groups.map((g) => (budget === 'time' ? atTypicalThroughput(g, config.throughputTolerance) : g).map((m) => m.valBpb));
+  return groups.flatMap((g) => byClass(g)).map((g) => (budget === 'time' ? atTypicalThroughput(g, config.throughputTolerance) : g).map((m) => m.valBpb));
 }
 
 function atTypicalThroughput(runs: readonly Measurement[], tolerance: number): readonly Measurement[] {

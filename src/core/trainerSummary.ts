@@ -24,14 +24,18 @@ export const MAX_EXTRA_METRICS = 32;
 const HarnessTrainerSummarySchema = TrainerSummarySchema.partial({ val_bpb: true });
 export type PartialTrainerSummary = z.infer<typeof HarnessTrainerSummarySchema>;
 
-export type SummaryParse = { ok: true; summary: TrainerSummary } | { ok: false; reason: string };
-export type PartialSummaryParse = { ok: true; summary: PartialTrainerSummary } | { ok: false; reason: string };
+/** The device the trainer ran on (`device_name: NVIDIA H100 80GB HBM3`): the lane's machine class unless the worker names one. */
+const DEVICE_NAME = /^device_name:\s+(\S.{0,199})$/;
+
+export type SummaryParse = { ok: true; summary: TrainerSummary; deviceName?: string } | { ok: false; reason: string };
+export type PartialSummaryParse = { ok: true; summary: PartialTrainerSummary; deviceName?: string } | { ok: false; reason: string };
 
 /**
  * Parses the last `---` block of a trainer's output. `FAIL` after the last block start (or anywhere,
  * when there is no block), a missing block, or a NaN val_bpb is a failure with a reason (the
  * experiment becomes a crash). Keys beyond the nine (names up to 64 characters) are kept up to MAX_EXTRA_METRICS.
- * With `valBpb: 'optional'` (harness evaluation) a block without val_bpb is accepted.
+ * With `valBpb: 'optional'` (harness evaluation) a block without val_bpb is accepted. The one text
+ * line read is `device_name`, kept beside the numbers.
  */
 export function parseSummary(output: string): SummaryParse;
 export function parseSummary(output: string, options: { valBpb: 'optional' }): PartialSummaryParse;
@@ -43,7 +47,13 @@ export function parseSummary(output: string, options?: { valBpb: 'optional' }): 
   const known = new Set(SUMMARY_KEYS);
   const values: Record<string, number> = {};
   let extra = 0;
+  let deviceName: string | undefined;
   for (const line of lines.slice(start + 1)) {
+    const device = DEVICE_NAME.exec(line);
+    if (device) {
+      deviceName = device[1].trim();
+      continue;
+    }
     const m = /^([A-Za-z_][A-Za-z0-9_]{0,63}):\s+(\S+)$/.exec(line);
     if (!m) continue;
     const [, key, text] = m;
@@ -61,5 +71,5 @@ export function parseSummary(output: string, options?: { valBpb: 'optional' }): 
   if (!parsed.success) {
     return { ok: false, reason: `invalid summary: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
   }
-  return { ok: true, summary: parsed.data };
+  return { ok: true, summary: parsed.data, ...(deviceName ? { deviceName } : {}) };
 }

@@ -3,14 +3,16 @@
  * `decision.repeats` times; a candidate once, then the confirmations and re-measurements the rule
  * asks for (each one more run of the candidate and one of the incumbent, with new seeds); and once
  * its lane decides to keep it, fresh runs of it, the new incumbent's reference (the runs that got
- * it kept were chosen for being low). The decisions are ../core/keepDecision.ts: `decideOnLane`
+ * it kept were chosen for being low). A candidate on a machine class the incumbent has no run on
+ * waits for the incumbent's runs there. The decisions are ../core/keepDecision.ts: `decideOnLane`
  * here, and the run's compare-and-set against the best of its own time, `judge`.
  */
-import type { ActivityInterfaceFor } from '@temporalio/workflow';
+import { patched, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { Activities, Evaluation, LaneInput } from '../api/activities.js';
 import type { ExperimentInput } from '../api/experiment.js';
 import { measurementOf, shapeOf } from '../core/experimentResult.js';
-import { decideOnLane, type CandidateRuns, type Measured } from '../core/keepDecision.js';
+import { classOfRuns, decideOnLane, incumbentRunsToMeasure, type CandidateRuns, type Measured } from '../core/keepDecision.js';
+import { machineClassOf } from '../core/machineClass.js';
 import { followUp } from '../core/keepRule.js';
 import { experimentName, experimentRef, type LanePaths } from '../core/names.js';
 import type { Measurement } from '../core/noiseEstimate.js';
@@ -37,6 +39,12 @@ export interface TrainedCandidate {
 /** Every run gets its own seed, from the experiment's number and the run's: a replay or a retry gives the same one. */
 const seedOf = (experiment: number, run: number) => experiment * 1000 + run + 1;
 
+/** A run's measurement with its lane's machine class: the worker's label, else the device the trainer named. */
+function measuredOn(laneClass: string | undefined, e: Evaluation & { ok: true }): Measurement {
+  const machineClass = machineClassOf(laneClass, e.deviceName);
+  return { ...measurementOf(e.summary), ...(machineClass !== undefined ? { machineClass } : {}) };
+}
+
 export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandidate> {
   const { input, laneSteps, trainer, laneInput, paths } = a;
   const { config, experiment: n, lane } = input;
@@ -59,12 +67,12 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
       : { commitFull: laneInput.bestCommit, ref: laneInput.bestRef };
     await laneSteps.checkoutCommit.executeWithOptions({ summary: `${name}: the ${which} for run ${k}` }, [{ lane: laneInput, ...target }]);
     const e = await trainOnce(`${name} (${which} run ${k})`, `${name}.${which}-${k}`);
-    return e.ok ? measurementOf(e.summary) : undefined;
+    return e.ok ? measuredOn(lane.machineClass, e) : undefined;
   };
 
   const first = await trainOnce(name, name);
   if (!first.ok) return { first };
-  const runs: CandidateRuns = { candidate: [measurementOf(first.summary)], incumbentReruns: [], remeasured: 0, shape: shapeOf(first.summary) };
+  const runs: CandidateRuns = { candidate: [measuredOn(lane.machineClass, first)], incumbentReruns: [], remeasured: 0, shape: shapeOf(first.summary) };
   const done = (rest: Pick<Measured, 'fresh' | 'decision'>, failure?: string): TrainedCandidate => ({ first, measured: { ...runs, ...rest }, failure });
 
   if (input.baseline) {
@@ -81,6 +89,7 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
   if (dc.mode === 'noise' && dc.pricePerLine > 0) {
     runs.netAddedLines = await laneSteps.diffLines.executeWithOptions({ summary: `${name}: lines added` }, [{ lane: laneInput, commitFull: a.candidate.commitFull }]);
   }
+  await measureIncumbentOnClass(a, runs, again);
   let decision = decideOnLane(config, input, runs, false);
   for (let k = 1; decision.verdict === 'confirm' || decision.verdict === 'remeasure'; k++) {
     const next = followUp(decision.verdict, dc);
@@ -108,4 +117,24 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
     }
   }
   return done({ fresh, decision });
+}
+
+/**
+ * The first time the incumbent meets this lane's machine class, it is trained here `repeats` times
+ * (the baseline's precision): a faster class scores lower by itself, so a candidate is compared
+ * only with the incumbent as measured on its own class. The runs join the incumbent's, so the next
+ * candidate on this class finds them.
+ */
+async function measureIncumbentOnClass(
+  a: CandidateRunsArgs, runs: CandidateRuns, again: (which: 'incumbent', k: number) => Promise<Measurement | undefined>,
+): Promise<void> {
+  const cls = classOfRuns(runs);
+  const count = incumbentRunsToMeasure(a.input.config, a.input, cls);
+  // Runs recorded before classes never get here: they and their incumbent share "no class".
+  if (count === 0 || !patched('incumbent-on-machine-class')) return;
+  for (let k = 1; k <= count; k++) {
+    a.show(`the incumbent on ${cls ?? 'this lane'}: run ${k}/${count}`);
+    const m = await again('incumbent', 200 + k);
+    if (m) runs.incumbentReruns.push(m);
+  }
 }

@@ -48,8 +48,9 @@ def untrained(cache):
 
 def test_untrained_model_prints_the_nine_key_summary(untrained):
     summary, stdout = untrained
-    assert list(summary) == SUMMARY_KEYS + ["total_tokens"]  # the original's nine first; then the exact token count
+    assert list(summary) == SUMMARY_KEYS + ["total_tokens", "device_name"]  # the original's nine first; the exact token count; the device
     assert summary["total_tokens"].strip() == "0"
+    assert summary["device_name"].strip()  # the CPU's model here: the lane's machine class
     assert ("data: local: " if CORPUS.exists() else "offline default") in stdout  # it says which data it uses
     assert float(summary["num_steps"]) == 0
     assert all(line.startswith(f"{key}:".ljust(18)) for key, line in zip(SUMMARY_KEYS, stdout.split("\n---\n")[-1].splitlines()))
