@@ -24,6 +24,8 @@ export interface Judgement {
   kept: boolean;
   confirmations: number;
   remeasures: number;
+  /** The candidate's measured val_bpb (the mean of its runs): what a search ranks the nodes of its tree by. */
+  valBpb: number;
 }
 
 export interface KeepRule<C> {
@@ -46,7 +48,7 @@ export const greedyRule: RuleFactory = <C>(lab: Lab<C>): KeepRule<C> => {
       const value = lab.train(candidate).valBpb;
       const kept = value < best;
       if (kept) best = value;
-      return { kept, confirmations: 0, remeasures: 0 };
+      return { kept, confirmations: 0, remeasures: 0, valBpb: value };
     },
   };
 };
@@ -60,11 +62,11 @@ export const oracleRule: RuleFactory = <C>(lab: Lab<C>): KeepRule<C> => {
       best = lab.truth!(baseline);
     },
     judge(candidate) {
-      lab.train(candidate);
+      const measured = lab.train(candidate).valBpb;
       const value = lab.truth!(candidate);
       const kept = value < best;
       if (kept) best = value;
-      return { kept, confirmations: 0, remeasures: 0 };
+      return { kept, confirmations: 0, remeasures: 0, valBpb: measured };
     },
   };
 };
@@ -111,7 +113,8 @@ export function noiseRule(config: DecisionConfig = DEFAULT_DECISION_CONFIG): Rul
             incumbent = next.kind === 'measureNewIncumbent' ? measure(code, next.runs) : candidate;
             groups.push(incumbent);
           }
-          return { kept, confirmations, remeasures: remeasured };
+          const valBpb = candidate.reduce((sum, m) => sum + m.valBpb, 0) / candidate.length;
+          return { kept, confirmations, remeasures: remeasured, valBpb };
         }
       },
     };

@@ -6,6 +6,7 @@
  * percentile over nights; the runs used; the share of keeps that were not really better.
  */
 import type { Measurement } from '../src/core/noiseEstimate.js';
+import { afterResult, initialSearchState, startNode, type SearchConfig } from '../src/core/searchTree.js';
 import { gaussian, makeRng, uniform, type Rng } from './decisionSim.js';
 import { BPB_PER_LOG_SPEED, baselineCode, type Code, type Landscape } from './researchLandscapes.js';
 import type { Outcome, ProposerFactory } from './researchProposers.js';
@@ -39,6 +40,8 @@ export interface Cell {
   proposer: { name: string; make: ProposerFactory };
   machine: Machine;
   rule: { name: string; make: RuleFactory };
+  /** The run's search as the workflow makes it (src/core/searchTree.ts); absent: greedy, every experiment from the best. */
+  search?: SearchConfig;
 }
 
 export interface Night {
@@ -49,6 +52,8 @@ export interface Night {
   kept: number;
   /** Keeps whose code was not really better than the incumbent it replaced. */
   falseKeeps: number;
+  /** The final best's code. */
+  best: Code;
 }
 
 export interface CellFigures {
@@ -101,19 +106,28 @@ export function runNight(cell: Cell, seed: number, budget: number): Night {
   let kept = 0;
   let falseKeeps = 0;
   let experiments = 0;
+  // The tree's nodes' code, by experiment: a branch starts from one (the keep rule still judges against the incumbent).
+  const codes = new Map<number, Code>();
+  let search = initialSearchState();
   for (let n = 1; counter.runs < budget; n++) {
-    const next = proposer.propose(incumbent, n, history);
+    const start = cell.search ? startNode(cell.search, search, n) : { state: search, node: undefined };
+    search = start.state;
+    const next = proposer.propose(start.node ? codes.get(start.node.experiment)! : incumbent, n, history);
     if (!next) break;
     lane = n % cell.machine.lanes.length;
     const j = rule.judge(next.code);
     experiments++;
     history.push({ description: next.description, kept: j.kept });
+    if (cell.search) {
+      codes.set(n, next.code);
+      search = afterResult(cell.search, search, { experiment: n, commitFull: `c${n}`, valBpb: j.valBpb, status: j.kept ? 'keep' : 'discard' });
+    }
     if (!j.kept) continue;
     kept++;
     if (truth.value(next.code) >= truth.value(incumbent)) falseKeeps++;
     incumbent = next.code;
   }
-  return { gain: truth.value(baseline) - truth.value(incumbent), runs: counter.runs, experiments, kept, falseKeeps };
+  return { gain: truth.value(baseline) - truth.value(incumbent), runs: counter.runs, experiments, kept, falseKeeps, best: incumbent };
 }
 
 export function runCell(cell: Cell, opts: { nights: number; budget: number; firstSeed?: number }): CellFigures {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DecisionSchema } from './decisionConfig.js';
 import { RUN_DEFAULTS } from './defaults.js';
 import { checkOptimizerSettings, OptimizerSettingsSchema } from './optimizerSettings.js';
+import { SearchSchema } from './searchTree.js';
 
 /** Per-million-token prices in USD; overridable in the run input. */
 const PriceSchema = z
@@ -159,6 +160,8 @@ const RunInputSchema = z
     pauseAfterFailures: z.number().int().min(0).max(1000).default(RUN_DEFAULTS.pauseAfterFailures),
     /** Keep decisions: "greedy" (the original's rule), "noise" (the default), or an object of settings. */
     decision: DecisionSchema,
+    /** Where experiments start: "greedy" (always the best, the default), "tree" (branches when the run stalls), or an object of settings. */
+    search: SearchSchema,
     /** The journal's earlier runs count (the proposer sees them, their code is not trained again); false: start blind. */
     memory: z.boolean().default(true),
     /** Which earlier runs count, by tag (default: every tag on the remote). */
