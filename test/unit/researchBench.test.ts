@@ -55,6 +55,16 @@ describe('research benchmark at a small size', () => {
     expect(f.falseShare).toBeLessThan(0.3);
   });
 
+  test('a tree search reaches the better basin on deceptive where a greedy one does not, and loses none of the nights greedy reaches', () => {
+    // The basin: LOGIT_SOFTCAP 4.5x its start or more; the plateau before it looks ~1σ worse.
+    const inBasin = (c: Cell) => Array.from({ length: 40 }, (_, i) => i + 1).filter((seed) => runNight(c, seed, 100).best.values.LOGIT_SOFTCAP >= 15 * 4.4);
+    const greedy = cell('deceptive', 'offline', 'dedicated', 'default');
+    const greedyNights = inBasin(greedy);
+    const treeNights = inBasin({ ...greedy, search: { kind: 'tree', stallAfter: 8, branchLength: 6 } });
+    expect(treeNights.length).toBeGreaterThanOrEqual(greedyNights.length + 3);
+    expect(greedyNights.every((seed) => treeNights.includes(seed))).toBe(true);
+  });
+
   test('a seed gives the same night', () => {
     const c = cell('interacting', 'llm', 'shared', 'default');
     expect(runNight(c, 5, 40)).toEqual(runNight(c, 5, 40));
