@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities/index.js';
 import type { HypothesizeInput } from '../../src/api/activities.js';
+import type { ProposeResult } from '../../src/proposers/context.js';
 
 const input = JSON.parse(readFileSync(process.argv[2], 'utf8')) as HypothesizeInput;
 const attempt = Number(process.argv[3] ?? 1);
-const result = await new MockActivityEnvironment({ attempt, heartbeatTimeoutMs: 10_000 }).run(createActivities().hypothesize, input);
+const result: ProposeResult = await new MockActivityEnvironment({ attempt, heartbeatTimeoutMs: 10_000 }).run(createActivities().hypothesize, input);
 process.stdout.write(`${JSON.stringify(result.proposal)}\n`);
