@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities/index.js';
 import type { HypothesizeInput } from '../../src/api/activities.js';
-import type { ProposeResult } from '../../src/proposers/context.js';
+import type { ProposeResult } from '../../src/core/proposal.js';
 
 const input = JSON.parse(readFileSync(process.argv[2], 'utf8')) as HypothesizeInput;
 const attempt = Number(process.argv[3] ?? 1);
