@@ -1,5 +1,5 @@
 import { parseRunInput } from '../../src/core/runInput.js';
-import { afterResult, initialSearchState, startNode, type SearchConfig, type SearchState } from '../../src/core/searchTree.js';
+import { afterResult, initialSearchState, SearchSchema, startNode, type SearchConfig, type SearchState } from '../../src/core/searchTree.js';
 
 const tree: SearchConfig = { kind: 'tree', stallAfter: 3, branchLength: 2 };
 const result = (experiment: number, valBpb: number, status: 'keep' | 'discard' | 'crash' = 'discard') =>
@@ -82,11 +82,16 @@ describe('the search tree', () => {
     expect(new Set(state.branched).size).toBe(state.branched.length);
   });
 
-  test('the run input: "greedy" by default, "tree" with its defaults, settings checked naming the field', () => {
+  test('the settings: "greedy" by default, "tree" with its defaults', () => {
+    expect(SearchSchema.parse(undefined)).toEqual({ kind: 'greedy', stallAfter: 8, branchLength: 6 });
+    expect(SearchSchema.parse('tree')).toEqual({ kind: 'tree', stallAfter: 8, branchLength: 6 });
+    expect(SearchSchema.parse({ stallAfter: 4 })).toEqual({ kind: 'tree', stallAfter: 4, branchLength: 6 });
+  });
+
+  test('the run input: "greedy" by default; "tree" refused until the workflow runs it; settings checked naming the field', () => {
     const parse = (search: unknown) => parseRunInput({ tag: 't', search });
     expect(parse(undefined)).toMatchObject({ ok: true, config: { search: { kind: 'greedy' } } });
-    expect(parse('tree')).toMatchObject({ ok: true, config: { search: { kind: 'tree', stallAfter: 8, branchLength: 6 } } });
-    expect(parse({ stallAfter: 4 })).toMatchObject({ ok: true, config: { search: { kind: 'tree', stallAfter: 4, branchLength: 6 } } });
+    expect(parse('tree')).toEqual({ ok: false, error: expect.stringContaining('search.kind: "tree" is measured by the research benchmark but not yet run by the workflow') });
     expect(parse({ stallAfter: 0 })).toEqual({ ok: false, error: expect.stringContaining('search.stallAfter: must be ≥ 1') });
     expect(parse({ branchLength: 1.5 })).toEqual({ ok: false, error: expect.stringContaining('search.branchLength: must be a whole number') });
     expect(parse('beam')).toEqual({ ok: false, error: expect.stringContaining('search.kind:') });
