@@ -124,7 +124,7 @@ export function afterResult(config: SearchConfig, state: SearchState, r: SearchR
 
 /** Starts a branch from the nearest miss not branched from yet; none left: the stall count starts again. */
 function branchFrom(config: SearchConfig, state: SearchState): SearchState {
-  // The nearest miss: on the benchmark it gains more than the latest miss or the farthest one remembered.
+  // The nearest miss: on the benchmark as good as the latest on the deceptive landscape, better on the interacting one.
   const root = state.candidates.find((c) => !state.branched.includes(c.experiment));
   if (!root) return { ...state, sinceKeep: 0 };
   return {
