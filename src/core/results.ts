@@ -41,6 +41,8 @@ export interface ExperimentRecord {
   /** Training steps and tokens of its latest run, as the trainer reported them. */
   steps?: number;
   tokens?: number;
+  /** The experiment its code started from (absent for a baseline): the best, or a node tree search branched from. */
+  parent?: number;
 }
 
 /** The best kept experiment: where edits start and reverts return. */

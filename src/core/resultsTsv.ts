@@ -2,15 +2,15 @@
  * results.tsv: the original's five columns first; ours follow and never replace them. The one
  * place a row is written (formatResultsRow) and read back (parseResults). The reader takes our
  * files and the original autoresearch's: the five original columns, found by header name, and,
- * where present, ours: experiment_id and the keep decision's inputs (delta, sigma, confirmations,
- * steps, tokens, reason). Older files without them still parse; other columns are ignored.
+ * where present, ours: experiment_id, the keep decision's inputs (delta, sigma, confirmations,
+ * steps, tokens, reason) and the parent experiment. Older files without them still parse; other columns are ignored.
  */
 import { z } from 'zod';
 import { EXPERIMENT_STATUSES, oneLine, wasTrained, type ExperimentRecord } from './results.js';
 
 const RESULTS_COLUMNS = [
   'commit', 'val_bpb', 'memory_gb', 'status', 'description', 'cost_usd', 'experiment_id', 'lane', 'delta', 'sigma', 'confirmations', 'steps',
-  'tokens', 'reason',
+  'tokens', 'reason', 'parent',
 ] as const;
 /** The columns every results.tsv has, ours and the original's. */
 const ORIGINAL_COLUMNS = RESULTS_COLUMNS.slice(0, 5);
@@ -33,6 +33,7 @@ export function formatResultsRow(r: ExperimentRecord): string {
     r.steps === undefined ? '-' : String(r.steps),
     r.tokens === undefined ? '-' : String(r.tokens),
     oneLine(r.reason ?? '').slice(0, 300),
+    r.parent === undefined ? '-' : String(r.parent),
   ].join('\t') + '\n';
 }
 
@@ -56,6 +57,7 @@ const OPTIONAL_COLUMN_OF = {
   steps: 'steps',
   tokens: 'tokens',
   reason: 'reason',
+  parent: 'parent',
 } as const satisfies Record<string, Column>;
 
 const COLUMN_OF = { ...REQUIRED_COLUMN_OF, ...OPTIONAL_COLUMN_OF };
@@ -99,6 +101,8 @@ const ResultRowSchema = z.object({
   tokens: optional(count),
   /** Ours only: why it was kept, discarded or crashed, in words. */
   reason: z.preprocess(unknownAsUndefined, z.string().optional()),
+  /** Ours only: the experiment number its code started from ('-' for a baseline). */
+  parent: optional(count),
 });
 export type ResultRow = z.infer<typeof ResultRowSchema>;
 

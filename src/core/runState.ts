@@ -11,6 +11,7 @@ import { budgetOf, INCUMBENT_RUNS, type Incumbent, type Measured } from './keepD
 import { failedRecord, judgedRecord, type ExperimentResult } from './experimentResult.js';
 import type { RunPaths } from './names.js';
 import { bestCommitOf, type BestResult, type ExperimentRecord, type ExperimentStatus } from './results.js';
+import { afterResult, initialSearchState, startNode, type SearchConfig, type SearchNode, type SearchState } from './searchTree.js';
 
 /** Where the run is, as the UI, `research status` and the ResearchPhase search attribute show it. */
 export type ResearchPhase = 'preparing' | 'hypothesize' | 'train' | 'idle' | 'paused' | 'done';
@@ -47,6 +48,8 @@ export interface InFlight extends RunningExperiment {
   preparedUsd: number;
   /** It lost its lane once: a lane that died may have pushed its commit. */
   restarted?: boolean;
+  /** The node tree search started it from, when not the best (a branch). */
+  start?: SearchNode;
 }
 
 /** Everything the run carries across continue-as-new. Nothing in it grows with the number of experiments. */
@@ -98,6 +101,8 @@ export interface RunState {
   /** How many notes steering.tsv holds already. */
   notesRecorded: number;
   programOverride?: string;
+  /** Tree search's state (searchTree.ts); absent under greedy search. */
+  search?: SearchState;
 }
 
 /** Results the proposer sees in full; results.tsv has every row. */
@@ -114,14 +119,28 @@ export function initialRunState(): RunState {
 }
 
 /**
- * Starts the next experiment: one that lost its lane if any (as it was), else number
- * `nextExperiment`, which takes the prepared proposal.
+ * Starts the next experiment: one that lost its lane if any (as it was, from the same node), else
+ * number `nextExperiment`, from the node the search gives (the best, unless tree search branched),
+ * which takes the prepared proposal. A proposal made ahead was made from the best: a branch's
+ * experiment leaves it to the next one that starts from the best.
  */
-export function startExperiment(state: RunState): { state: RunState; started: InFlight } {
+export function startExperiment(state: RunState, search?: SearchConfig): { state: RunState; started: InFlight } {
   const [again, ...moved] = state.moved;
   if (again) return { state: { ...state, moved, running: [...state.running, again] }, started: again };
-  const started: InFlight = { experiment: state.nextExperiment, startedFrom: state.best, prepared: state.prepared, preparedUsd: state.prepared?.costUsd ?? 0 };
-  return { state: { ...state, nextExperiment: state.nextExperiment + 1, running: [...state.running, started], prepared: undefined }, started };
+  const n = state.nextExperiment;
+  const tree = search?.kind === 'tree' ? startNode(search, state.search ?? initialSearchState(), n) : undefined;
+  const start = tree?.node;
+  const prepared = start ? undefined : state.prepared;
+  const started: InFlight = { experiment: n, startedFrom: state.best, prepared, preparedUsd: prepared?.costUsd ?? 0, ...(start ? { start } : {}) };
+  return {
+    state: { ...state, nextExperiment: n + 1, running: [...state.running, started], prepared: start ? state.prepared : undefined, ...(tree ? { search: tree.state } : {}) },
+    started,
+  };
+}
+
+/** The experiment a started one's code comes from: its branch node, else the best when it started; none for a baseline. */
+export function parentOf(started: Pick<InFlight, 'start' | 'startedFrom'> | undefined): number | undefined {
+  return started?.start?.experiment ?? started?.startedFrom?.experiment;
 }
 
 /**
@@ -207,10 +226,18 @@ export function paidAhead(state: RunState, costUsd: number): RunState {
 export function finishExperiment(
   config: RunConfig, state: RunState, runWorkflowId: string, experiment: number, ended: { result: ExperimentResult } | { failure: { cause: string; message: string } },
 ): { state: RunState; record: ExperimentRecord; expectedBest: string } {
-  const startedFrom = state.running.find((r) => r.experiment === experiment)?.startedFrom;
-  const record = 'result' in ended
-    ? judgedRecord(config, state, { runWorkflowId, experiment, startedFrom, baseline: experiment === state.firstExperiment }, ended.result)
+  const started = state.running.find((r) => r.experiment === experiment);
+  const baseline = experiment === state.firstExperiment;
+  const judged = 'result' in ended
+    ? judgedRecord(config, state, { runWorkflowId, experiment, startedFrom: started?.startedFrom, baseline }, ended.result)
     : failedRecord(runWorkflowId, experiment, ended.failure);
+  const parent = baseline ? undefined : parentOf(started);
+  const record = parent === undefined ? judged : { ...judged, parent };
   const result = 'result' in ended ? ended.result : undefined;
-  return { state: recordExperiment(state, record, result?.logTail, result?.measured, config), record, expectedBest: bestCommitOf(state) };
+  let next = recordExperiment(state, record, result?.logTail, result?.measured, config);
+  // Carried configs from before the search field have none: greedy.
+  if (config.search?.kind === 'tree') {
+    next = { ...next, search: afterResult(config.search, state.search ?? initialSearchState(), record) };
+  }
+  return { state: next, record, expectedBest: bestCommitOf(state) };
 }

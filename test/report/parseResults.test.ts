@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { parseResults, ResultsParseError } from '../../src/core/resultsTsv.js';
+import { formatResultsRow, parseResults, RESULTS_HEADER, ResultsParseError } from '../../src/core/resultsTsv.js';
+import type { ExperimentRecord } from '../../src/core/results.js';
+import { makeRecord } from '../helpers/run.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const HEADER = 'commit\tval_bpb\tmemory_gb\tstatus\tdescription';
+const formatted = (records: ExperimentRecord[]) => RESULTS_HEADER + records.map(formatResultsRow).join('');
 
 function parseError(text: string): ResultsParseError {
   try {
@@ -64,6 +67,12 @@ describe('parseResults', () => {
     // Runs that wrote a lane and an empty reason, but no decision columns yet.
     const [row] = parseResults(`${HEADER}\tcost_usd\texperiment_id\tlane\treason\nabc1234\t0.997900\t44.0\tkeep\tbaseline\t0.0000\tt/exp-0000\tgpu0\t\n`);
     expect(row).toEqual({ commit: 'abc1234', valBpb: 0.9979, memoryGb: 44, status: 'keep', description: 'baseline', experimentId: 't/exp-0000' });
+  });
+
+  test('reads the parent column a run writes, and files without it', () => {
+    const rows = parseResults(formatted([makeRecord(0), makeRecord(1, { parent: 0 })]));
+    expect(rows.map((r) => r.parent)).toEqual([undefined, 0]);
+    for (const row of parseResults(fixture('sample.tsv'))) expect(row.parent).toBeUndefined();
   });
 
   test('reads a row that stops short of the trailing decision columns as unknown there', () => {
