@@ -27,6 +27,7 @@ export async function laneWorktree(input: LaneInput): Promise<LanePaths> {
   await clearStaleLocks(paths.repo); // a git killed mid-command (SIGKILL) leaves its locks behind
   const git = gitAt(paths.repo);
   await ensureCommit(git, paths.remote, input.bestCommit, input.bestRef);
+  if (input.startCommit) await ensureCommit(git, paths.remote, input.startCommit, input.startRef ?? input.bestRef);
   await mkdir(paths.logsDir, { recursive: true });
   await excludeFromStatus(paths.repo, paths.workDir);
   if (!existsSync(path.join(paths.worktree, '.git'))) {
@@ -63,7 +64,7 @@ export function hypothesizeWith(createProposer: (c: RunConfig['proposer']) => Pr
     const memory = await memoryOf(config, input.recent); // the journal: every run of the repository
     try {
       const result = await createProposer(config.proposer).propose(
-        { experiment: input.experiment, program, files, recent: input.recent, experimentsDone: input.experimentsDone, best: input.best,
+        { experiment: input.experiment, program, files, filesCommit: input.bestCommit, recent: input.recent, experimentsDone: input.experimentsDone, best: input.best,
           lastCrashLog: input.lastCrashLog, steeringNotes: input.steeringNotes, inFlight: input.inFlight, repairError: input.repairError,
           previousProposal: input.previousProposal, journal: memory.section, measured: (after) => memory.measuredAs(after) !== undefined,
           history: { tag: config.tag, records: memory.records } },
@@ -92,13 +93,16 @@ function validProposal(result: ProposeResult): Proposal {
   return parsed.data;
 }
 
-/** Resets the lane's worktree to the best commit, applies the edits, and checks that the result parses. */
+/** The commit an experiment's edits start from: the best's, or the node tree search started it from. */
+const startOf = (lane: LaneInput) => lane.startCommit ?? lane.bestCommit;
+
+/** Resets the lane's worktree to the start commit, applies the edits, and checks that the result parses. */
 export async function edit(input: EditInput): Promise<void> {
   const paths = await laneWorktree(input.lane);
-  const { bestCommit } = input.lane;
+  const startCommit = startOf(input.lane);
   const git = gitAt(paths.worktree);
   // Whatever an earlier experiment left (a module that shadows the harness, a nested .git, bytecode) goes too.
-  await resetWorktree(git, bestCommit, input.lane.config.trainer.dir);
+  await resetWorktree(git, startCommit, input.lane.config.trainer.dir);
   const before: Record<string, string> = {};
   for (const p of input.editable) before[p] = await readFile(path.join(paths.trainerDir, p), 'utf8');
   let after: Record<string, string>;
@@ -113,7 +117,7 @@ export async function edit(input: EditInput): Promise<void> {
   for (const p of changed.filter((f) => f.endsWith('.py'))) {
     const error = await pythonSyntaxError(p, after[p]);
     if (error !== undefined) {
-      await git.raw(['reset', '-q', '--hard', bestCommit]);
+      await git.raw(['reset', '-q', '--hard', startCommit]);
       throw ApplicationFailure.nonRetryable(`the edited ${p} does not parse:\n${error.slice(-1500)}`, FAILURE.EditRejected);
     }
   }
@@ -148,13 +152,14 @@ export function commitMessage(input: { description: string; hypothesis: string; 
 /**
  * One commit per experiment, pushed under its experiment ref. A retry, or another lane taking over
  * from a dead one, finds the commit already made (on the remote under the experiment's ref, or at
- * the worktree's HEAD on the best commit) instead of committing twice. Only this run's commits
+ * the worktree's HEAD on the start commit) instead of committing twice. Only this run's commits
  * count: the experiment ref's number is this run's alone (prepareRun numbers a resumed run after
- * every earlier experiment), and HEAD counts only when it was made on the best commit since edit.
+ * every earlier experiment), and HEAD counts only when it was made on the start commit since edit.
  */
 export async function commit(input: CommitInput): Promise<CommitResult> {
   const paths = await laneWorktree(input.lane);
-  const { config, bestCommit } = input.lane;
+  const { config } = input.lane;
+  const startCommit = startOf(input.lane);
   const git = gitAt(paths.worktree);
   // On the remote already: a retry after the push, or a lane that died after it.
   let full = await fetchRef(git, paths.remote, input.experimentRef);
@@ -163,11 +168,11 @@ export async function commit(input: CommitInput): Promise<CommitResult> {
     return { commit: full.slice(0, 7), commitFull: full, paths };
   }
   if (input.edited) {
-    full = await experimentCommitAtHead(git, input.experimentId, bestCommit);
+    full = await experimentCommitAtHead(git, input.experimentId, startCommit);
   } else {
     // The baseline, or a restarted lane's worktree: whatever a killed earlier experiment or run left
     // there (a commit, modified or untracked files) is never measured as the baseline.
-    await resetWorktree(git, bestCommit, config.trainer.dir);
+    await resetWorktree(git, startCommit, config.trainer.dir);
   }
   if (!full) {
     await git.add(config.trainer.editable.map((p) => path.posix.join(config.trainer.dir, p)));

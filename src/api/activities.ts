@@ -44,12 +44,18 @@ export interface KeepInput {
 // ---------------------------------------------------------------------------------------------
 // An experiment's steps around its lane's worktree (workspace.ts, measure.ts)
 
-/** Which lane, and the best commit it works from (with a ref on the remote that holds it). */
+/**
+ * Which lane, and the best commit (with a ref on the remote that holds it): what the incumbent's
+ * runs train and a diff is counted from. Edits start from it too, unless tree search started the
+ * experiment from another node: `startCommit` (held by `startRef`).
+ */
 export interface LaneInput {
   config: RunConfig;
   laneId: string;
   bestCommit: string;
   bestRef: string;
+  startCommit?: string;
+  startRef?: string;
 }
 
 /** An experiment's commit found on the remote, made by a lane that has since died. */
@@ -62,7 +68,7 @@ export interface ExistingCommit {
 export interface HypothesizeInput extends ProposerView {
   experiment: number;
   config: RunConfig;
-  /** The files the proposer sees are the best commit's, read from any host's clone (bestRef holds it on the remote). */
+  /** The files the proposer sees are this commit's (the best's, or tree search's start node's), read from any host's clone (bestRef holds it on the remote). */
   bestCommit: string;
   bestRef: string;
   repairError?: string;

@@ -6,6 +6,7 @@ import type { Proposal } from '../core/proposal.js';
 import type { ProposerView } from '../core/proposerView.js';
 import type { RunConfig } from '../core/runInput.js';
 import type { PreparedProposal } from '../core/runState.js';
+import type { SearchNode } from '../core/searchTree.js';
 
 /** What an experiment gets from its run: the proposer's view (the best so far and a bounded window, never the whole results list) and the keep rule's reference. */
 export interface ExperimentInput extends ProposerView {
@@ -29,6 +30,8 @@ export interface ExperimentInput extends ProposerView {
   /** What the keep rule compares with: the best's own runs and shape, and former incumbents' noise. */
   incumbent: Incumbent;
   noise: NoiseTotals;
+  /** The node tree search starts it from (its edits apply to that commit); absent: the best. */
+  start?: SearchNode;
 }
 
 /** A cancelled experiment (its lane died) hands back what it had: its proposal, and what the proposer was paid. */

@@ -160,10 +160,8 @@ const RunInputSchema = z
     pauseAfterFailures: z.number().int().min(0).max(1000).default(RUN_DEFAULTS.pauseAfterFailures),
     /** Keep decisions: "greedy" (the original's rule), "noise" (the default), or an object of settings. */
     decision: DecisionSchema,
-    /** Where experiments start: "greedy" (always the best, the default). "tree" (branching when the run stalls) is refused until the workflow runs it. */
-    search: SearchSchema.refine((s) => s.kind === 'greedy', {
-      message: '"tree" is measured by the research benchmark but not yet run by the workflow; use "greedy"', path: ['kind'],
-    }),
+    /** Where experiments start: "greedy" (always the best, the default) or "tree" (branching when the run stalls), with its settings. */
+    search: SearchSchema,
     /** The journal's earlier runs count (the proposer sees them, their code is not trained again); false: start blind. */
     memory: z.boolean().default(true),
     /** Which earlier runs count, by tag (default: every tag on the remote). */

@@ -8,8 +8,10 @@ export interface ProposerContext {
   experiment: number;
   /** The research direction: program.md, or the text that replaced it by update. */
   program: string;
-  /** Editable files, path relative to the trainer dir, current content at the best commit. */
+  /** Editable files, path relative to the trainer dir, current content at `filesCommit`. */
   files: { path: string; content: string }[];
+  /** The commit the files are from: the best's, or the node tree search starts this experiment from. */
+  filesCommit?: string;
   /** The latest results, oldest first (a bounded window). */
   recent: ExperimentRecord[];
   /** How many experiments have finished in all. */

@@ -41,7 +41,7 @@ export function studyRequest(ctx: ProposerContext, settings: OptimizerSettings, 
   const names = constants.map((c) => c.name);
   const current = Object.fromEntries(constants.map((c) => [c.name, c.value.value]));
   const history = ctx.history
-    ? trialsOf({ records: ctx.history.records, tag: ctx.history.tag, names, current, bestCommit: ctx.best?.commitFull })
+    ? trialsOf({ records: ctx.history.records, tag: ctx.history.tag, names, current, bestCommit: ctx.filesCommit ?? ctx.best?.commitFull })
     : { trials: [] };
   const start = history.start ?? current;
   const all = [...history.trials, ...runningTrials(ctx.inFlight ?? [], names, current)];

@@ -23,7 +23,8 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
   const name = experimentName(input.experiment);
   // The page shows the phase, which run, and (from the train activity, every 12 s) how far it is.
   let shown: { phase: string; hypothesis?: string; progress?: string } = { phase: 'start' };
-  const render = () => setCurrentDetails(`**${name}** on ${input.lane.id} · phase **${shown.phase}**` +
+  const from = input.baseline ? '' : ` · from ${startOf(input)}`;
+  const render = () => setCurrentDetails(`**${name}** on ${input.lane.id}${from} · phase **${shown.phase}**` +
     `${shown.progress ? `\n\ntraining: ${shown.progress}` : ''}${shown.hypothesis ? `\n\n${shown.hypothesis}` : ''}`);
   const show: Show = (phase, hypothesis) => {
     shown = { phase, hypothesis };
@@ -46,6 +47,12 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
   }
 }
 
+/** The node its code starts from, as its page shows it: the best, or tree search's branch node. */
+function startOf(input: ExperimentInput): string {
+  if (input.start) return `${experimentName(input.start.experiment)} (branch)`;
+  return input.best ? `${experimentName(input.best.experiment)} (the best)` : 'the base commit';
+}
+
 /** The experiment's steps on its lane. */
 async function onLane(input: ExperimentInput, proposal: ProposalState, show: Show): Promise<ExperimentResult> {
   const { config, experiment: n, experimentId, lane } = input;
@@ -53,7 +60,9 @@ async function onLane(input: ExperimentInput, proposal: ProposalState, show: Sho
   const { laneSteps, trainer } = laneActivities(lane, config);
   const bestCommit = bestCommitOf(input);
   const bestRef = bestRefOf(config.tag, input.best);
-  const laneInput = { config, laneId: lane.id, bestCommit, bestRef };
+  // Tree search's branch: the edits start from its node; the incumbent's runs and the diff's count stay the best's.
+  const start = input.start && { startCommit: input.start.commitFull, startRef: experimentRef(config.tag, input.start.experiment) };
+  const laneInput = { config, laneId: lane.id, bestCommit, bestRef, ...start };
   // A lane that died may have committed this experiment already: it then carries on from that commit.
   const existing = input.restarted ? await laneSteps.prepareLane.executeWithOptions({ summary: `lane ${lane.id} takes over ${name}` },
     [{ ...laneInput, experimentRef: experimentRef(config.tag, n) }]) : undefined;
@@ -69,7 +78,8 @@ async function onLane(input: ExperimentInput, proposal: ProposalState, show: Sho
       show('hypothesize');
       const asked = await proposal.ask(() => proposer.hypothesize.executeWithOptions(
         { summary: `hypothesize ${name}${proposal.repairError ? ` (repair ${attempt})` : ''}` },
-        [{ ...viewIn(input), experiment: n, config, bestCommit, bestRef, repairError: proposal.repairError, previousProposal: proposal.previous }],
+        [{ ...viewIn(input), experiment: n, config, bestCommit: start?.startCommit ?? bestCommit, bestRef: start?.startRef ?? bestRef,
+          repairError: proposal.repairError, previousProposal: proposal.previous }],
       ));
       if (!asked && attempt >= config.proposer.maxRepairs) break;
       if (!asked) continue;

@@ -135,7 +135,7 @@ export class RunExecution {
   /** Starts the next experiment as a child workflow on a free lane. */
   start(): void {
     const { config } = this;
-    const next = startExperiment(this.state);
+    const next = startExperiment(this.state, config.search);
     this.state = next.state;
     const n = next.started.experiment;
     const held = this.lanes!.free()[0];
@@ -154,7 +154,7 @@ export class RunExecution {
         baseCommit: this.state.baseCommit!,
         costBudgetUsd: config.proposer.maxCostUsd === undefined ? undefined : config.proposer.maxCostUsd - this.state.costUsd + next.started.preparedUsd,
         prepared: next.started.prepared, restarted: next.started.restarted, baseline, incumbent: this.state.incumbent, noise: this.state.noise,
-        refusedAhead,
+        refusedAhead, ...(next.started.start ? { start: next.started.start } : {}),
       }],
     })).then((result) => ({ experiment: n, result }), (error: unknown) => ({ experiment: n, error, moved: !this.lanes!.holds(held) }))
       .then((done) => {

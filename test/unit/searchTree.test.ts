@@ -88,10 +88,11 @@ describe('the search tree', () => {
     expect(SearchSchema.parse({ stallAfter: 4 })).toEqual({ kind: 'tree', stallAfter: 4, branchLength: 6 });
   });
 
-  test('the run input: "greedy" by default; "tree" refused until the workflow runs it; settings checked naming the field', () => {
+  test('the run input: "greedy" by default, "tree" with its settings; settings checked naming the field', () => {
     const parse = (search: unknown) => parseRunInput({ tag: 't', search });
     expect(parse(undefined)).toMatchObject({ ok: true, config: { search: { kind: 'greedy' } } });
-    expect(parse('tree')).toEqual({ ok: false, error: expect.stringContaining('search.kind: "tree" is measured by the research benchmark but not yet run by the workflow') });
+    expect(parse('tree')).toMatchObject({ ok: true, config: { search: { kind: 'tree', stallAfter: 8, branchLength: 6 } } });
+    expect(parse({ kind: 'tree', stallAfter: 3, branchLength: 2 })).toMatchObject({ ok: true, config: { search: { kind: 'tree', stallAfter: 3, branchLength: 2 } } });
     expect(parse({ stallAfter: 0 })).toEqual({ ok: false, error: expect.stringContaining('search.stallAfter: must be ≥ 1') });
     expect(parse({ branchLength: 1.5 })).toEqual({ ok: false, error: expect.stringContaining('search.branchLength: must be a whole number') });
     expect(parse('beam')).toEqual({ ok: false, error: expect.stringContaining('search.kind:') });
