@@ -1,5 +1,5 @@
 /**
- * rows → one self-contained HTML page: summary figures, the chart (#chart) and the results table.
+ * rows → one self-contained HTML page: summary figures, the chart (#chart), the results table and the tree of experiments (#tree).
  * Pure: no assets, no scripts, no network; links to diffs are handed in.
  */
 import { NOISE_COLOUR, renderChart, STATUS_COLOUR } from './chart.js';
@@ -9,6 +9,7 @@ import { BAND_K } from './noise.js';
 import { annotateRows, progressLine, summarize, type ReportRow, type ReportSummary } from './summarize.js';
 import type { JournalRecord } from '../core/journal.js';
 import { journalSection } from './journal.js';
+import { treeSection } from './tree.js';
 
 export interface RenderOptions {
   /** The run's tag (or the file's name), shown in the title. */
@@ -43,6 +44,7 @@ ${figures(summary)}
 ${renderChart(rows, summary, options.tag)}
 </figure>
 ${table(rows, options.diffLinks ?? {})}
+${treeSection(results)}
 ${steering(options.steeringNotes ?? [])}
 ${journalSection(options.journal ?? [], options.tag)}
 </main>
@@ -150,6 +152,7 @@ body { margin: 0; background: #f6f7f9; color: #222; font: 14px/1.45 "DejaVu Sans
 main { max-width: 1000px; margin: 0 auto; padding: 24px 20px 48px; }
 h1 { font-size: 22px; margin: 0 0 16px; }
 #steering .from { color: #666; margin-right: 6px; }
+#tree pre { background: #fff; border: 1px solid #e2e4e8; border-radius: 6px; padding: 8px 12px; overflow-x: auto; font: 12px/1.4 "DejaVu Sans Mono", ui-monospace, monospace; }
 h1 .tag { font-family: "DejaVu Sans Mono", ui-monospace, monospace; }
 .figures { display: flex; flex-wrap: wrap; gap: 10px; margin: 0 0 18px; }
 .figures div { background: #fff; border: 1px solid #e2e4e8; border-radius: 6px; padding: 8px 12px; }
