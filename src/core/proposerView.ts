@@ -21,7 +21,8 @@ export interface ProposerView {
 
 /** The experiments in flight as the status and the proposer show them. */
 export function runningOf(state: Pick<RunState, 'running'>): RunningExperiment[] {
-  return state.running.map(({ experiment, hypothesis, description, lane, trainingStartedAt }) => ({ experiment, hypothesis, description, lane, trainingStartedAt }));
+  return state.running.map(({ experiment, hypothesis, description, lane, trainingStartedAt, start }) => (
+    { experiment, hypothesis, description, lane, trainingStartedAt, ...(start ? { branchFrom: start.experiment } : {}) }));
 }
 
 /** The proposer's view of the run now; `forExperiment` is left out of the experiments in flight. */

@@ -29,6 +29,8 @@ export interface RunningExperiment {
   description?: string;
   lane?: string;
   trainingStartedAt?: string;
+  /** The branch node tree search started it from; absent: the best. */
+  branchFrom?: number;
 }
 
 /** A proposal made ahead (pipelining), and what it cost. */

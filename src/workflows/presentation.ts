@@ -2,7 +2,7 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { BestValBpb, ExperimentCount, ResearchPhaseKey, ResearchTag, type RunStatus } from '../api/messages.js';
 import { describeBest, describeLanes } from '../core/describe.js';
-import { experimentId } from '../core/names.js';
+import { experimentId, experimentName } from '../core/names.js';
 import { noiseOf } from '../core/keepDecision.js';
 import { phaseOf } from '../core/nextStep.js';
 import { runningOf } from '../core/proposerView.js';
@@ -55,6 +55,7 @@ export function renderCurrentDetails(status: RunStatus, recent: ExperimentRecord
     // The run's page cannot show a trainer's steps without an event per update in the run's history:
     // each experiment's own page shows them (its child workflow, under Relationships).
     status.running.length ? `Training progress (steps, time left): on the page of ${status.running.map((r) => `\`${experimentId(status.tag, r.experiment)}\``).join(', ')}` : '',
+    branchLine(status),
     status.best ? `${capitalize(describeBest(status.best))}` : 'No result yet',
     `Cost so far: $${status.costUsd.toFixed(4)}${status.sigma !== undefined ? ` · noise σ ${status.sigma.toFixed(6)} bpb per run` : ''}`,
     status.refusals ? `Repeats refused: ${status.refusals} (code the journal had trained already, not trained again)` : '',
@@ -68,6 +69,12 @@ export function renderCurrentDetails(status: RunStatus, recent: ExperimentRecord
   }
   if (status.endReason) blocks.push(`Run ended: ${status.endReason}`);
   return blocks.join('\n\n');
+}
+
+/** Tree search: the experiments running in a branch, and the node each starts from (the others start from the best). */
+function branchLine(status: RunStatus): string {
+  const branched = status.running.filter((r) => r.branchFrom !== undefined);
+  return branched.length ? `Branch (tree search): ${branched.map((r) => `${experimentName(r.experiment)} from ${experimentName(r.branchFrom!)}`).join(', ')}` : '';
 }
 
 function capitalize(s: string): string {

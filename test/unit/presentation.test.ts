@@ -68,6 +68,13 @@ describe('the run\'s current details', () => {
     expect(renderCurrentDetails(status(), records)).not.toContain('Training progress');
   });
 
+  test('name the node each experiment in a tree search branch starts from', () => {
+    const md = renderCurrentDetails(status({ running: [{ experiment: 6, lane: 'cpu0', branchFrom: 2 }, { experiment: 7, lane: 'cpu1' }] }), records);
+    expect(md).toContain('Branch (tree search): exp-0006 from exp-0002');
+    expect(md).not.toContain('exp-0007 from');
+    expect(renderCurrentDetails(status(), records)).not.toContain('Branch');
+  });
+
   test('say that there is no result yet before the first experiment', () => {
     const md = renderCurrentDetails(status({ best: undefined, currentHypothesis: undefined, experiment: 0, costUsd: 0 }), []);
     expect(md.split('\n').filter(Boolean)).toEqual(['**Experiment 0** · phase **train**', 'No result yet', 'Cost so far: $0.0000']);
