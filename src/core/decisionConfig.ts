@@ -34,6 +34,8 @@ export interface DecisionConfig {
   sigmaFloor: number;
   /** The bar, in standard errors, for a mean over confirmations (absent: k). */
   kConfirmed?: number;
+  /** Every code's j-th run takes the same seed, and a candidate is judged on its differences from the incumbent's runs of those seeds (pairedKeep.ts). Absent: off. */
+  paired?: boolean;
   /** Runs of every new best with new seeds, its reference from then on (absent: repeats; 0: the runs that got it kept). */
   freshRuns?: number;
 }
@@ -103,6 +105,8 @@ const DecisionObjectSchema = z
     kConfirmed: z.number().positive().max(10).default(DEFAULT_K_CONFIRMED),
     /** Fresh runs of each new best; 0: the runs that got it kept are its reference. */
     freshRuns: z.number().int().min(0).max(20).default(DEFAULT_FRESH_RUNS),
+    /** Runs paired by seed: a candidate judged on its differences from the incumbent's runs of the same seeds. */
+    paired: z.boolean().optional(),
   })
   .strict();
 

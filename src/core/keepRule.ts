@@ -7,6 +7,7 @@
 import { DEFAULT_DECISION_CONFIG, GREEDY_DECISION_CONFIG, type BudgetKind, type DecisionConfig } from './decisionConfig.js';
 import { freshRunsOf, keepK, type KeptRuns } from './confirmedKeep.js';
 import { onWords } from './machineClass.js';
+import { pairedVerdict, pairsOf } from './pairedKeep.js';
 import { mean, median, offBy, throughputOf, widenForDf, type Measurement, type NoiseEstimate } from './noiseEstimate.js';
 
 export type Verdict = 'keep' | 'discard' | 'confirm' | 'remeasure';
@@ -177,6 +178,14 @@ function applyRule(c: Comparison, config: DecisionConfig, candidateRuns: number[
   const over = `over ${candidateRuns.length} run(s) ${vs}`;
   const compared = classed ? `, ${over}` : '';
   const canConfirm = confirmations < config.confirmations;
+  if (config.paired) {
+    // Runs of the same seed on both sides: judged on their differences (pairedKeep.ts); runs with no seed, as before.
+    const pairs = pairsOf(incumbentRuns.map((i) => c.incumbent[i]), candidateRuns.map((i) => c.candidate[i]));
+    if (pairs.length > 0) {
+      const p = pairedVerdict(pairs, cost, keepK(config, confirmations), canConfirm, config.sigmaFloor);
+      return { ...d, verdict: p.verdict, delta: p.delta, gain: p.delta - cost, threshold: p.threshold, reason: `${p.reason}${compared}` };
+    }
+  }
   if (gain > threshold) return { ...d, verdict: 'keep', reason: `${shown} > ${fmt(threshold)} (k·SE) ${over}` };
   if ((c.netAddedLines ?? 0) < 0 && gain >= 0) {
     if (confirmations > 0 || config.confirmations === 0) return { ...d, verdict: 'keep', reason: `fewer lines and no worse: ${shown} >= 0 ${over}` };

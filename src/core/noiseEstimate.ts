@@ -15,6 +15,8 @@ export interface Measurement {
   trainingSeconds?: number;
   /** The lane's machine class (machineClass.ts); absent: none, as every run before classes. */
   machineClass?: string;
+  /** The trainer's seed, recorded where runs are paired by seed (pairedKeep.ts). */
+  seed?: number;
 }
 
 /** Tokens per second when the trainer reports tokens, else steps per second; undefined when unknown. */

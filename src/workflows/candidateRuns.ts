@@ -16,6 +16,7 @@ import { machineClassOf } from '../core/machineClass.js';
 import { followUp } from '../core/keepRule.js';
 import { experimentName, experimentRef, type LanePaths } from '../core/names.js';
 import type { Measurement } from '../core/noiseEstimate.js';
+import { nextPairedSeed, pairedSeed } from '../core/pairedKeep.js';
 
 export interface CandidateRunsArgs {
   input: ExperimentInput;
@@ -39,10 +40,10 @@ export interface TrainedCandidate {
 /** Every run gets its own seed, from the experiment's number and the run's: a replay or a retry gives the same one. */
 const seedOf = (experiment: number, run: number) => experiment * 1000 + run + 1;
 
-/** A run's measurement with its lane's machine class: the worker's label, else the device the trainer named. */
-function measuredOn(laneClass: string | undefined, e: Evaluation & { ok: true }): Measurement {
+/** A run's measurement with its lane's machine class (the worker's label, else the device the trainer named) and, when runs are paired, its seed. */
+function measuredOn(laneClass: string | undefined, e: Evaluation & { ok: true }, seed?: number): Measurement {
   const machineClass = machineClassOf(laneClass, e.deviceName);
-  return { ...measurementOf(e.summary), ...(machineClass !== undefined ? { machineClass } : {}) };
+  return { ...measurementOf(e.summary), ...(machineClass !== undefined ? { machineClass } : {}), ...(seed !== undefined ? { seed } : {}) };
 }
 
 export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandidate> {
@@ -51,8 +52,11 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
   const dc = config.decision;
   const name = experimentName(n);
   let run = 0;
-  const trainOnce = async (label: string, logName: string): Promise<Evaluation> => {
-    const seed = seedOf(n, run++);
+  // Paired runs: every code's j-th run takes the same seed (../core/pairedKeep.ts); else each run a seed of its own.
+  const paired = dc.mode === 'noise' && dc.paired === true;
+  const trainOnce = async (label: string, logName: string, pairSeed?: number): Promise<Evaluation> => {
+    const ownSeed = seedOf(n, run++);
+    const seed = pairSeed ?? ownSeed;
     const trained = await trainer.train.executeWithOptions(
       { summary: `train ${label} on ${lane.id}: seed ${seed} (${config.trainer.tokenBudget ? `${config.trainer.tokenBudget} tokens` : `${config.trainer.timeBudgetSeconds} s`})` },
       [{ experimentId: input.experimentId, trainerDir: paths.trainerDir, logFile: `${paths.logsDir}/${logName}.log`, trainer: config.trainer,
@@ -61,18 +65,20 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
     return laneSteps.evaluate.executeWithOptions({ summary: `evaluate ${label}` }, [trained]);
   };
   /** One more run of the candidate's commit or the incumbent's, from a clean worktree. */
-  const again = async (which: 'candidate' | 'incumbent', k: number): Promise<Measurement | undefined> => {
+  const again = async (which: 'candidate' | 'incumbent', k: number, pairSeed?: number): Promise<Measurement | undefined> => {
     const target = which === 'candidate'
       ? { commitFull: a.candidate.commitFull, ref: experimentRef(config.tag, n) }
       : { commitFull: laneInput.bestCommit, ref: laneInput.bestRef };
     await laneSteps.checkoutCommit.executeWithOptions({ summary: `${name}: the ${which} for run ${k}` }, [{ lane: laneInput, ...target }]);
-    const e = await trainOnce(`${name} (${which} run ${k})`, `${name}.${which}-${k}`);
-    return e.ok ? measuredOn(lane.machineClass, e) : undefined;
+    const e = await trainOnce(`${name} (${which} run ${k})`, `${name}.${which}-${k}`, pairSeed);
+    return e.ok ? measuredOn(lane.machineClass, e, pairSeed) : undefined;
   };
-
-  const first = await trainOnce(name, name);
+  const firstSeed = paired ? pairedSeed(0) : undefined;
+  const first = await trainOnce(name, name, firstSeed);
   if (!first.ok) return { first };
-  const runs: CandidateRuns = { candidate: [measuredOn(lane.machineClass, first)], incumbentReruns: [], remeasured: 0, shape: shapeOf(first.summary) };
+  const runs: CandidateRuns = { candidate: [measuredOn(lane.machineClass, first, firstSeed)], incumbentReruns: [], remeasured: 0, shape: shapeOf(first.summary) };
+  /** The incumbent's runs on this lane's class, for the seeds it has already. */
+  const incumbentOnClass = () => [...input.incumbent.runs, ...runs.incumbentReruns].filter((m) => m.machineClass === classOfRuns(runs));
   const done = (rest: Pick<Measured, 'fresh' | 'decision'>, failure?: string): TrainedCandidate => ({ first, measured: { ...runs, ...rest }, failure });
 
   if (input.baseline) {
@@ -80,7 +86,7 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
     const repeats = dc.mode === 'greedy' ? 1 : dc.repeats;
     for (let k = 1; k < repeats; k++) {
       a.show(`baseline run ${k + 1}/${repeats}`);
-      const m = await again('candidate', k);
+      const m = await again('candidate', k, paired ? pairedSeed(k) : undefined);
       if (m) runs.candidate.push(m);
     }
     return done({ fresh: runs.candidate, decision: decideOnLane(config, input, runs, true) });
@@ -89,7 +95,7 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
   if (dc.mode === 'noise' && dc.pricePerLine > 0) {
     runs.netAddedLines = await laneSteps.diffLines.executeWithOptions({ summary: `${name}: lines added` }, [{ lane: laneInput, commitFull: a.candidate.commitFull }]);
   }
-  await measureIncumbentOnClass(a, runs, again);
+  await measureIncumbentOnClass(a, runs, (which, k) => again(which, k, paired ? pairedSeed(k - 1) : undefined));
   let decision = decideOnLane(config, input, runs, false);
   for (let k = 1; decision.verdict === 'confirm' || decision.verdict === 'remeasure'; k++) {
     const next = followUp(decision.verdict, dc);
@@ -97,8 +103,10 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
     if (next.remeasure) runs.remeasured++;
     const what = next.remeasure ? 're-measurement' : 'confirmation';
     a.show(`${what} ${k}: ${decision.reason}`);
-    const c = await again('candidate', k);
-    const i = await again('incumbent', k);
+    // Paired: the candidate's next seed, and the incumbent only where it has no run of that seed (a re-measurement runs both).
+    const seed = paired ? nextPairedSeed(runs.candidate) : undefined;
+    const c = await again('candidate', k, seed);
+    const i = seed === undefined || next.remeasure || !incumbentOnClass().some((m) => m.seed === seed) ? await again('incumbent', k, seed) : undefined;
     if (i) runs.incumbentReruns.push(i);
     if (!c) {
       const failure = `a ${what} run of the candidate crashed: not kept`;
@@ -112,7 +120,7 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
   if (next.kind === 'measureNewIncumbent') {
     for (let k = 1; k <= next.runs; k++) {
       a.show(`kept: fresh run ${k}/${next.runs} of the new best`);
-      const m = await again('candidate', 100 + k);
+      const m = await again('candidate', 100 + k, paired ? nextPairedSeed([...runs.candidate, ...fresh]) : undefined);
       if (m) fresh.push(m);
     }
   }
