@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- research [--nights N] [--budget N] [--landscapes a,b] [--proposers a,b]
- * [--machines a,b] [--rules a,b] [--search greedy,tree] [--frontier]`: keep rules on landscapes with known truth
+ * [--machines a,b] [--rules a,b] [--search greedy,tree] [--seed-share S] [--frontier]`: keep rules on landscapes with known truth
  * (bench/researchSim.ts). Per cell (landscape × proposer × machine × rule), at equal training
  * runs: the final best's real gain in σ (mean and 10th percentile over seeded nights), the runs
  * used, the experiments judged, the keeps, and the share of keeps that were not really better.
@@ -28,6 +28,7 @@ interface Options {
   rules: string[];
   searches: string[];
   frontier: boolean;
+  seedShare?: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -46,6 +47,7 @@ function parseArgs(argv: string[]): Options {
     if (name === 'nights' || name === 'budget') o[name] = Number(value);
     else if (name === 'landscapes' || name === 'proposers' || name === 'machines' || name === 'rules') o[name] = value.split(',');
     else if (name === 'search') o.searches = value.split(',');
+    else if (name === 'seed-share' && Number(value) >= 0 && Number(value) < 1) o.seedShare = Number(value);
     else throw new Error(`unknown option --${name}`);
   }
   const known: [string[], string[]][] = [
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
         for (const [name, make] of Object.entries(rules)) {
           let greedySearch: CellFigures | undefined;
           for (const search of o.searches) {
-            const cell: Cell = { landscape, proposer: { name: proposer, make: PROPOSERS[proposer] }, machine, rule: { name, make }, search: searchOf(search) };
+            const cell: Cell = { landscape, proposer: { name: proposer, make: PROPOSERS[proposer] }, machine, rule: { name, make }, search: searchOf(search), seedShare: o.seedShare };
             const f = runCell(cell, { nights: o.nights, budget: o.budget });
             if (name === 'greedy') greedy[search] = f;
             if (search === 'greedy') greedySearch = f;

@@ -7,13 +7,17 @@
 import { DEFAULT_DECISION_CONFIG, type DecisionConfig } from '../src/core/decisionConfig.js';
 import { decideKeep, followUp } from '../src/core/keepRule.js';
 import { estimateNoise, type Measurement } from '../src/core/noiseEstimate.js';
+import { nextPairedSeed, pairedSeed } from '../src/core/pairedKeep.js';
 
 /** Where a rule trains: the experiment's lane, which gives each run a machine. */
 export interface Lab<C> {
   /** A machine for one run: its log speed against a normal one. Each call draws a new one. */
   machine(): number;
-  /** One training run of `code` on `machine` (a new draw when omitted). Every call is a training run. */
-  train(code: C, machine?: number): Measurement;
+  /**
+   * One training run of `code` on `machine` (a new draw when omitted), with `seed` (a seed of its
+   * own when omitted: runs of one seed share its part of the noise). Every call is a training run.
+   */
+  train(code: C, machine?: number, seed?: number): Measurement;
   /** Whether the candidate's change explains a change of throughput (a model shape change). */
   explained?(candidate: C, incumbent: C): boolean;
   /** The code's true value, for the oracle alone: no rule sees it. */
@@ -81,7 +85,9 @@ export function noiseRule(config: DecisionConfig = DEFAULT_DECISION_CONFIG): Rul
     let incumbentCode!: C;
     let incumbent: Measurement[] = [];
     const groups: Measurement[][] = [];
-    const measure = (code: C, n: number) => Array.from({ length: n }, () => lab.train(code));
+    // Paired (decision.paired): the j-th run of every code takes seed j + 1, as the workflow does (src/workflows/candidateRuns.ts).
+    const seedOf = (j: number) => (config.paired ? pairedSeed(j) : undefined);
+    const measure = (code: C, n: number) => Array.from({ length: n }, (_, j) => lab.train(code, undefined, seedOf(j)));
     return {
       start(baseline) {
         incumbentCode = baseline;
@@ -89,7 +95,7 @@ export function noiseRule(config: DecisionConfig = DEFAULT_DECISION_CONFIG): Rul
         groups.push(incumbent);
       },
       judge(code) {
-        const candidate = [lab.train(code)];
+        const candidate = [lab.train(code, undefined, seedOf(0))];
         const throughputExplained = lab.explained?.(code, incumbentCode) ?? false;
         let remeasured = 0;
         let confirmations = 0;
@@ -100,8 +106,10 @@ export function noiseRule(config: DecisionConfig = DEFAULT_DECISION_CONFIG): Rul
           if (next.kind === 'pair') {
             // Back to back: one machine for both. Otherwise each run lands where it lands.
             const machine = next.remeasure ? lab.machine() : undefined;
-            candidate.push(lab.train(code, machine ?? lab.machine()));
-            incumbent.push(lab.train(incumbentCode, machine ?? lab.machine()));
+            const seed = config.paired ? nextPairedSeed(candidate) : undefined;
+            candidate.push(lab.train(code, machine ?? lab.machine(), seed));
+            // Paired: the incumbent trains only a seed it has no run of (a re-measurement runs both).
+            if (seed === undefined || next.remeasure || !incumbent.some((m) => m.seed === seed)) incumbent.push(lab.train(incumbentCode, machine ?? lab.machine(), seed));
             if (next.remeasure) remeasured++;
             else confirmations++;
             continue;
@@ -130,6 +138,7 @@ export const RULES: Record<string, RuleFactory> = {
   greedy: greedyRule,
   'first noise': noiseRule(FIRST_NOISE_RULE),
   default: noiseRule(DEFAULT_DECISION_CONFIG),
+  paired: noiseRule({ ...DEFAULT_DECISION_CONFIG, paired: true }),
   oracle: oracleRule,
 };
 
