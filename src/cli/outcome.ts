@@ -9,8 +9,19 @@ import type { ResultRow } from '../core/resultsTsv.js';
 
 const bpb = (x: number) => x.toFixed(4);
 
-/** How many σ of one run a gain is, when the decision measured σ (the greedy rule does not). */
+/** A paired decision's seeds and σ of a pair, read back from its reason (core/pairedKeep.ts writes it). */
+function pairedOf(row: ResultRow): { seeds: string; sigma?: string } | undefined {
+  const m = /^paired gain \S+ over \d+ seed\(s\) \(([^)]*)\)(?:, σ of a pair ([0-9.]+))?/.exec(row.reason ?? '');
+  return m ? { seeds: m[1], sigma: m[2] } : undefined;
+}
+
+/**
+ * How many σ of one run a gain is, when the decision measured σ (the greedy rule does not); for
+ * runs paired by seed, the seeds and σ of a pair, which is what the gain was judged against.
+ */
 function inSigma(row: ResultRow): string {
+  const paired = pairedOf(row);
+  if (paired) return ` on the same seed${paired.seeds.includes(',') ? 's' : ''} (${paired.seeds}${paired.sigma ? `; σ of a pair = ${bpb(Number(paired.sigma))}` : ''})`;
   return row.sigma && row.delta !== undefined ? ` (${(row.delta / row.sigma).toFixed(1)}σ, σ = ${bpb(row.sigma)} per run)` : '';
 }
 
@@ -23,6 +34,7 @@ function numberOf(row: ResultRow, index: number): string {
 export function whyDiscarded(row: ResultRow): string {
   if (row.delta === undefined) return row.reason ?? 'not better than the best';
   if (row.delta <= 0) return `worse by ${bpb(-row.delta)} bpb${inSigma(row)}`;
+  if (pairedOf(row)) return `better by ${bpb(row.delta)} bpb${inSigma(row)}, but not by more than its seeds disagree`;
   return `better by ${bpb(row.delta)} bpb, within the noise${inSigma(row)}: a new seed alone moves a run that much`;
 }
 

@@ -38,3 +38,17 @@ test('a greedy discard (no σ) still says whether it was worse', () => {
   expect(whyDiscarded(row({ status: 'discard', delta: -0.2 }))).toBe('worse by 0.2000 bpb');
   expect(whyDiscarded(row({ status: 'discard', reason: 'greedy: 2.5 >= best 2.4' }))).toBe('greedy: 2.5 >= best 2.4');
 });
+
+test('runs paired by seed: the gain is told on the same seeds, against σ of a pair', () => {
+  const text = renderOutcome(summary, [
+    row({ experimentId: 'demo/exp-0000', sigma: 0.006 }),
+    row({ experimentId: 'demo/exp-0001', description: 'WEIGHT_DECAY: 0.2 -> 0.3', delta: 0.002256, sigma: 0.006,
+      reason: 'paired gain 0.002256 over 2 seed(s) (1, 2), σ of a pair 0.000181: > 0.000601 (k·SE), over 2 run(s) vs the incumbent\'s 3 on AMD EPYC' }),
+    row({ experimentId: 'demo/exp-0002', status: 'discard', description: 'MUON_BETA2: 0.95 -> 0.9667', delta: -0.000434, sigma: 0.005,
+      reason: 'paired gain -0.000434 over 1 seed(s) (1) <= 0, over 1 run(s) vs the incumbent\'s 2 on AMD EPYC' }),
+  ]);
+  expect(text).toContain('kept       exp-0001 WEIGHT_DECAY: 0.2 -> 0.3: better by 0.0023 bpb on the same seeds (1, 2; σ of a pair = 0.0002)');
+  expect(text).toContain('discarded  exp-0002 MUON_BETA2: 0.95 -> 0.9667: worse by 0.0004 bpb on the same seed (1)');
+  expect(whyDiscarded(row({ status: 'discard', delta: 0.006, reason: 'paired gain 0.006000 over 2 seed(s) (1, 2), σ of a pair 0.028: <= 0.09 (k·SE)' })))
+    .toBe('better by 0.0060 bpb on the same seeds (1, 2; σ of a pair = 0.0280), but not by more than its seeds disagree');
+});
