@@ -156,7 +156,7 @@ function bandSegments(band: BandSegment[], x: (index: number) => number, y: YSca
   const rects = band.map((segment) => {
     const [x0, x1] = [x(segment.fromIndex), segment.toIndex === undefined ? PLOT.right : x(segment.toIndex)];
     const [top, bottom] = [clamp(y(segment.best + segment.halfWidth)), clamp(y(segment.best - segment.halfWidth))];
-    const title = `<title>best ${formatBpb(segment.best)} ± ${formatBpb(segment.halfWidth)} (${BAND_K}σ, σ = ${formatBpb(segment.halfWidth / BAND_K)})</title>`;
+    const title = `<title>best ${formatBpb(segment.best)} ± ${formatBpb(segment.halfWidth)} (${BAND_K}σ, σ = ${formatBpb(segment.halfWidth / BAND_K)})${segment.machineClass ? ` on ${escapeHtml(segment.machineClass)}` : ''}</title>`;
     return `<rect class="band-segment" data-from="${segment.fromIndex}" x="${x0.toFixed(1)}" y="${top.toFixed(1)}" width="${(x1 - x0).toFixed(1)}" height="${(bottom - top).toFixed(1)}">${title}</rect>`;
   });
   return `<g class="noise-band" fill="${STATUS_COLOUR.keep}" fill-opacity="0.13">${rects.join('')}</g>`;

@@ -8,6 +8,14 @@ import type { ResultRow } from '../core/resultsTsv.js';
 /** A row as the noise sees it: results.tsv's fields, the best before it and the σ it is judged with (summarize.ts annotates them). */
 type JudgedRow = Pick<ResultRow, 'status' | 'delta' | 'sigma' | 'valBpb' | 'extraRuns'> & { bestBefore?: number; noiseSigma?: number };
 
+/**
+ * The machine class a row was compared on, from its reason ("… vs the incumbent's 3 on NVIDIA H100
+ * 80GB HBM3"): the keep rule names it whenever the runs had one. Undefined for rows with none.
+ */
+export function comparedClassOf(reason: string | undefined): string | undefined {
+  return reason ? / vs the incumbent's \d+ on (.+?)(?=: |; |, |$)/.exec(reason)?.[1] : undefined;
+}
+
 /** The band's half-width in σ: the keep rule's default k. A neutral single run lands outside it about 5% of the time. */
 export const BAND_K = DEFAULT_K;
 

@@ -24,7 +24,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
   // The page shows the phase, which run, and (from the train activity, every 12 s) how far it is.
   let shown: { phase: string; hypothesis?: string; progress?: string } = { phase: 'start' };
   const from = input.baseline ? '' : ` · from ${startOf(input)}`;
-  const render = () => setCurrentDetails(`**${name}** on ${input.lane.id}${from} · phase **${shown.phase}**` +
+  const render = () => setCurrentDetails(`**${name}** on ${input.lane.id}${input.lane.machineClass ? ` (${input.lane.machineClass})` : ''}${from} · phase **${shown.phase}**` +
     `${shown.progress ? `\n\ntraining: ${shown.progress}` : ''}${shown.hypothesis ? `\n\n${shown.hypothesis}` : ''}`);
   const show: Show = (phase, hypothesis) => {
     shown = { phase, hypothesis };

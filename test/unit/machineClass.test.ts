@@ -6,6 +6,10 @@ import { decideKeep } from '../../src/core/keepRule.js';
 import { estimateNoise, NO_NOISE_TOTALS, type Measurement } from '../../src/core/noiseEstimate.js';
 import { parseSummary } from '../../src/core/trainerSummary.js';
 import { lanesOf } from '../../src/activities/lanes.js';
+import { comparedClassOf } from '../../src/report/noise.js';
+import { noiseBand } from '../../src/report/band.js';
+import { annotateRows } from '../../src/report/summarize.js';
+import type { ResultRow } from '../../src/core/resultsTsv.js';
 
 const config = (extra: object = {}): RunConfig => {
   const r = parseRunInput({ tag: 't', ...extra });
@@ -129,5 +133,18 @@ describe('judged against a best that moved since', () => {
     const j = judge(NOISE, state, startedFrom, { kind: 'trained', valBpb: 0.95 }, measured(on(H200, 0.95)));
     expect(j.status).toBe('discard');
     expect(j.reason).toContain(`the best since has no run on ${H200} to compare with`);
+  });
+});
+
+describe('the report names the class', () => {
+  test("a row's class is read from its reason; rows with none have none", () => {
+    expect(comparedClassOf(`gain 0.002 > 0.001 (k·SE) over 1 run(s) vs the incumbent's 3 on ${H100}`)).toBe(H100);
+    expect(comparedClassOf(`gain 0.0001 <= 0.0005, over 1 run(s) vs the incumbent's 3 on ${H200}: too small to confirm`)).toBe(H200);
+    expect(comparedClassOf('gain 0.002 > 0.001 (k·SE) over 1 run(s) vs 3')).toBeUndefined();
+  });
+  test("the noise band's stretch carries the class its best was kept on", () => {
+    const row = (valBpb: number, reason: string): ResultRow => ({ commit: 'c', valBpb, memoryGb: 0, status: 'keep', description: 'd', sigma: 0.001, reason });
+    const band = noiseBand(annotateRows([row(1, 'no incumbent: the first result is the reference'), row(0.99, `gain 0.01 > 0.003 (k·SE) over 1 run(s) vs the incumbent's 3 on ${H200}`)]));
+    expect(band.map((b) => b.machineClass)).toEqual([undefined, H200]);
   });
 });
