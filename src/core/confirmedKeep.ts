@@ -33,6 +33,14 @@ export interface KeptRuns {
 }
 
 /**
+ * What a keep decision's runs say for `freshRunsOf`. Under a token budget the machine's speed
+ * moves nothing measured, so a run that was slow or fast (a busy machine) asks for no fresh runs.
+ */
+export function keptRunsOf(d: KeptRuns, budget: 'time' | 'tokens'): KeptRuns {
+  return budget === 'time' ? { remeasures: d.remeasures, throughputRatio: d.throughputRatio } : { remeasures: d.remeasures };
+}
+
+/**
  * Runs of each new best with new seeds, its reference from then on. With `freshRuns` 0 there are
  * none: the runs that got it kept are its reference. A best whose speed is not the incumbent's
  * (a model shape change, or a run on an odd machine that needed a re-measurement) is measured

@@ -11,7 +11,8 @@ import { patched, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { Activities, Evaluation, LaneInput } from '../api/activities.js';
 import type { ExperimentInput } from '../api/experiment.js';
 import { measurementOf, shapeOf } from '../core/experimentResult.js';
-import { classOfRuns, decideOnLane, incumbentRunsToMeasure, type CandidateRuns, type Measured } from '../core/keepDecision.js';
+import { budgetOf, classOfRuns, decideOnLane, incumbentRunsToMeasure, type CandidateRuns, type Measured } from '../core/keepDecision.js';
+import { keptRunsOf } from '../core/confirmedKeep.js';
 import { machineClassOf } from '../core/machineClass.js';
 import { followUp } from '../core/keepRule.js';
 import { experimentName, experimentRef, type LanePaths } from '../core/names.js';
@@ -116,7 +117,9 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
     decision = decideOnLane(config, input, runs, false);
   }
   const fresh: Measurement[] = [];
-  const next = followUp(decision.verdict, dc, decision);
+  // Runs recorded before asked for fresh runs of an off-speed best under a token budget too; they replay as they were.
+  const kept = decision.verdict === 'keep' && patched('fresh-runs-for-speed-under-time-budget-only') ? keptRunsOf(decision, budgetOf(config)) : decision;
+  const next = followUp(decision.verdict, dc, kept);
   if (next.kind === 'measureNewIncumbent') {
     for (let k = 1; k <= next.runs; k++) {
       a.show(`kept: fresh run ${k}/${next.runs} of the new best`);

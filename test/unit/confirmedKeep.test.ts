@@ -1,5 +1,5 @@
 import { DecisionSchema, DEFAULT_DECISION_CONFIG as DEFAULTS, type DecisionConfig } from '../../src/core/decisionConfig.js';
-import { freshRunsOf, keepK } from '../../src/core/confirmedKeep.js';
+import { freshRunsOf, keepK, keptRunsOf } from '../../src/core/confirmedKeep.js';
 import { decideKeep, followUp, type Comparison } from '../../src/core/keepRule.js';
 import type { Measurement, NoiseEstimate } from '../../src/core/noiseEstimate.js';
 
@@ -43,6 +43,11 @@ describe('the default rule: a new best', () => {
   test('so is one whose speed is not the incumbent\'s (a shape change explained it)', () => {
     expect(followUp('keep', DEFAULTS, { remeasures: 0, throughputRatio: 0.8 })).toEqual({ kind: 'measureNewIncumbent', runs: 3 });
     expect(followUp('keep', DEFAULTS, { remeasures: 0, throughputRatio: 0.9 })).toEqual({ kind: 'none' });
+  });
+  test('under a token budget a busy machine\'s speed asks for no fresh runs; a re-measurement still does', () => {
+    expect(followUp('keep', DEFAULTS, keptRunsOf({ remeasures: 0, throughputRatio: 0.6 }, 'tokens'))).toEqual({ kind: 'none' });
+    expect(followUp('keep', DEFAULTS, keptRunsOf({ remeasures: 0, throughputRatio: 0.6 }, 'time'))).toEqual({ kind: 'measureNewIncumbent', runs: 3 });
+    expect(followUp('keep', DEFAULTS, keptRunsOf({ remeasures: 1, throughputRatio: 1 }, 'tokens'))).toEqual({ kind: 'measureNewIncumbent', runs: 3 });
   });
 });
 
