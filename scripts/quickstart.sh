@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's run command: sets everything up, starts the local Temporal dev server (persisted to
 # .autoresearch/temporal.db; left running so the web UI stays up) and a worker, runs a short
-# research run on the embedded default (run.json: CPU, 30 s budget, offline proposer, 3 experiments,
+# research run on the embedded default (run.json: CPU, 163,840-token budget, offline proposer, the baseline and one change paired by seed,
 # no API key), waits for it, and prints where the results, the branch and the web UI are.
 # Env: QUICKSTART_TAG (default quickstart-<time>), QUICKSTART_EXPERIMENTS (default from run.json).
 set -euo pipefail
