@@ -5,6 +5,7 @@
  * what is true is the caller's to know (bench/decisionSim.ts, bench/researchSim.ts), and the oracle's.
  */
 import { DEFAULT_DECISION_CONFIG, type DecisionConfig } from '../src/core/decisionConfig.js';
+import { comparedWith, runsToMeasureOnClass } from '../src/core/keepDecision.js';
 import { decideKeep, followUp } from '../src/core/keepRule.js';
 import { estimateNoise, type Measurement } from '../src/core/noiseEstimate.js';
 import { nextPairedSeed, pairedSeed } from '../src/core/pairedKeep.js';
@@ -78,16 +79,24 @@ export const oracleRule: RuleFactory = <C>(lab: Lab<C>): KeepRule<C> => {
 /**
  * The noise rule as the workflow runs it, at `config`: the baseline `repeats` times, then each
  * candidate until the rule stops asking for runs, its follow-ups scheduled as `followUp` says. σ
- * pools the incumbents' runs only, as the run's state does.
+ * pools the incumbents' runs only, as the run's state does. Runs on a machine with classes (its
+ * lanes' kinds) are compared within the candidate's class, the incumbent trained `repeats` times on
+ * a class it has no run on (src/core/keepDecision.ts); `classBlind` drops the classes, as before them.
  */
-export function noiseRule(config: DecisionConfig = DEFAULT_DECISION_CONFIG): RuleFactory {
+export function noiseRule(config: DecisionConfig = DEFAULT_DECISION_CONFIG, opts: { classBlind?: boolean } = {}): RuleFactory {
   return <C>(lab: Lab<C>): KeepRule<C> => {
     let incumbentCode!: C;
     let incumbent: Measurement[] = [];
     const groups: Measurement[][] = [];
+    const train = (code: C, machine?: number, seed?: number): Measurement => {
+      const m = lab.train(code, machine, seed);
+      if (!opts.classBlind) return m;
+      const { machineClass: _dropped, ...blind } = m;
+      return blind;
+    };
     // Paired (decision.paired): the j-th run of every code takes seed j + 1, as the workflow does (src/workflows/candidateRuns.ts).
     const seedOf = (j: number) => (config.paired ? pairedSeed(j) : undefined);
-    const measure = (code: C, n: number) => Array.from({ length: n }, (_, j) => lab.train(code, undefined, seedOf(j)));
+    const measure = (code: C, n: number) => Array.from({ length: n }, (_, j) => train(code, undefined, seedOf(j)));
     return {
       start(baseline) {
         incumbentCode = baseline;
@@ -95,21 +104,25 @@ export function noiseRule(config: DecisionConfig = DEFAULT_DECISION_CONFIG): Rul
         groups.push(incumbent);
       },
       judge(code) {
-        const candidate = [lab.train(code, undefined, seedOf(0))];
+        const candidate = [train(code, undefined, seedOf(0))];
+        const cls = candidate[0].machineClass;
+        // The incumbent's first runs on this class join its runs, as in the run's state.
+        incumbent.push(...measure(incumbentCode, runsToMeasureOnClass(config, incumbent, cls)));
         const throughputExplained = lab.explained?.(code, incumbentCode) ?? false;
         let remeasured = 0;
         let confirmations = 0;
         for (;;) {
           const noise = estimateNoise(groups, 'time', config);
-          const d = decideKeep({ incumbent, candidate, noise, budget: 'time', remeasured, throughputExplained }, config);
+          const onClass = comparedWith(config, incumbent, cls);
+          const d = decideKeep({ incumbent: onClass, candidate, noise, budget: 'time', remeasured, throughputExplained, machineClass: cls }, config);
           const next = followUp(d.verdict, config, d);
           if (next.kind === 'pair') {
             // Back to back: one machine for both. Otherwise each run lands where it lands.
             const machine = next.remeasure ? lab.machine() : undefined;
             const seed = config.paired ? nextPairedSeed(candidate) : undefined;
-            candidate.push(lab.train(code, machine ?? lab.machine(), seed));
-            // Paired: the incumbent trains only a seed it has no run of (a re-measurement runs both).
-            if (seed === undefined || next.remeasure || !incumbent.some((m) => m.seed === seed)) incumbent.push(lab.train(incumbentCode, machine ?? lab.machine(), seed));
+            candidate.push(train(code, machine ?? lab.machine(), seed));
+            // Paired: the incumbent trains only a seed it has no run of on this class (a re-measurement runs both).
+            if (seed === undefined || next.remeasure || !onClass.some((m) => m.seed === seed)) incumbent.push(train(incumbentCode, machine ?? lab.machine(), seed));
             if (next.remeasure) remeasured++;
             else confirmations++;
             continue;
@@ -139,6 +152,7 @@ export const RULES: Record<string, RuleFactory> = {
   'first noise': noiseRule(FIRST_NOISE_RULE),
   default: noiseRule(DEFAULT_DECISION_CONFIG),
   paired: noiseRule({ ...DEFAULT_DECISION_CONFIG, paired: true }),
+  'class-blind': noiseRule(DEFAULT_DECISION_CONFIG, { classBlind: true }),
   oracle: oracleRule,
 };
 

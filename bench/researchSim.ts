@@ -17,6 +17,8 @@ export interface Machine {
   summary: string;
   /** Log speed of each lane; experiment n runs on lane n mod lanes, the baseline on lane 0. */
   lanes: number[];
+  /** Each lane's machine class, which its runs carry (absent: one kind of machine, runs with none). */
+  classes?: string[];
   /** sd of an ordinary run's log speed. */
   jitter: number;
   /** Share of runs on a machine that is fast or slow by chance, and by how much (log speed). */
@@ -32,7 +34,14 @@ export const MACHINES: Machine[] = [
     name: 'shared', summary: 'one lane, 5% of runs 1.2-2.0x faster or slower by chance', lanes: [0], jitter: JITTER,
     oddFraction: 0.05, oddMin: 0.2, oddMax: 0.7,
   },
-  { name: 'two lanes', summary: 'experiments alternate between two lanes, the second 10% slower', lanes: [0, Math.log(1 / 1.1)], jitter: JITTER, oddFraction: 0, oddMin: 0, oddMax: 0 },
+  {
+    name: 'two lanes', summary: 'experiments alternate between two lanes, the second 10% slower', lanes: [0, Math.log(1 / 1.1)], classes: ['fast', 'slow'],
+    jitter: JITTER, oddFraction: 0, oddMin: 0, oddMax: 0,
+  },
+  {
+    name: 'two kinds', summary: 'experiments alternate between two GPU kinds, the second 1.5x faster', lanes: [0, Math.log(1.5)], classes: ['older', 'newer'],
+    jitter: JITTER, oddFraction: 0, oddMin: 0, oddMax: 0,
+  },
 ];
 
 export interface Cell {
@@ -99,7 +108,11 @@ function machineLab(cell: Cell, truth: ReturnType<Landscape['night']>, rng: Rng,
       const own = seed === undefined ? gaussian(rng) : seedPart(seed) + Math.sqrt(1 - share) * gaussian(rng);
       const valBpb = truth.value(code) + landscape.sigmaBpb * own - BPB_PER_LOG_SPEED * logSpeed;
       const tokens = Math.round(NORMAL_TOKENS_PER_S * Math.exp(truth.logSpeed(code) + logSpeed) * TIME_BUDGET_S);
-      return { valBpb, tokens, steps: Math.floor(tokens / TOKENS_PER_STEP), trainingSeconds: TIME_BUDGET_S, ...(seed !== undefined ? { seed } : {}) };
+      const machineClass = machine.classes?.[lane()];
+      return {
+        valBpb, tokens, steps: Math.floor(tokens / TOKENS_PER_STEP), trainingSeconds: TIME_BUDGET_S,
+        ...(seed !== undefined ? { seed } : {}), ...(machineClass !== undefined ? { machineClass } : {}),
+      };
     },
     explained: (a, b) => shapes.some((n) => a.values[n] !== b.values[n]),
     truth: (code) => truth.value(code),

@@ -8,7 +8,7 @@ import type { RunConfig } from './runInput.js';
 import type { BestResult, ExperimentStatus } from './results.js';
 import { decideKeep, modelShapeChanged, type Decision } from './keepRule.js';
 import { estimateNoise, mean, type Measurement, type NoiseEstimate, type NoiseTotals } from './noiseEstimate.js';
-import type { BudgetKind } from './decisionConfig.js';
+import type { BudgetKind, DecisionConfig } from './decisionConfig.js';
 import { hasClass, onClass, onWords, type MachineClass } from './machineClass.js';
 
 /** The best's runs and model shape. */
@@ -78,16 +78,20 @@ export function classOfRuns(runs: Pick<CandidateRuns, 'candidate'>): MachineClas
  * classes as the original did: it asks for no extra runs.
  */
 export function incumbentRunsToMeasure(config: RunConfig, reference: Reference, cls: MachineClass): number {
-  const runs = reference.incumbent.runs;
-  return config.decision.mode === 'noise' && runs.length > 0 && !hasClass(runs, cls) ? config.decision.repeats : 0;
+  return runsToMeasureOnClass(config.decision, reference.incumbent.runs, cls);
+}
+
+/** `incumbentRunsToMeasure` on the incumbent's runs alone (the research benchmark's rule calls it too). */
+export function runsToMeasureOnClass(settings: DecisionConfig, runs: readonly Measurement[], cls: MachineClass): number {
+  return settings.mode === 'noise' && runs.length > 0 && !hasClass(runs, cls) ? settings.repeats : 0;
 }
 
 /**
  * The incumbent's runs a candidate on `cls` is compared with: those on its class (under the noise
  * rule). σ pools all of them, each class a group of its own.
  */
-function comparedWith(config: RunConfig, runs: Measurement[], cls: MachineClass): Measurement[] {
-  return config.decision.mode === 'noise' ? onClass(runs, cls) : runs;
+export function comparedWith<T extends Measurement>(settings: DecisionConfig, runs: readonly T[], cls: MachineClass): T[] {
+  return settings.mode === 'noise' ? onClass(runs, cls) : [...runs];
 }
 
 /** No incumbent run on the candidate's class (they crashed, or the best moved to one measured elsewhere): not kept. */
@@ -109,7 +113,7 @@ export function decideOnLane(config: RunConfig, reference: Reference, runs: Cand
   }
   const cls = classOfRuns(runs);
   const all = [...reference.incumbent.runs, ...runs.incumbentReruns];
-  const incumbent = comparedWith(config, all, cls);
+  const incumbent = comparedWith(config.decision, all, cls);
   const decision = decideKeep({
     incumbent: incumbent.length ? incumbent : all, candidate: runs.candidate, noise: estimateNoise([all], budget, settings, reference.noise), budget,
     netAddedLines: runs.netAddedLines, throughputExplained: reference.incumbent.shape && runs.shape ? modelShapeChanged(runs.shape, reference.incumbent.shape) : false,
@@ -135,7 +139,7 @@ export function judge(
     return { status: decision.verdict === 'keep' ? 'keep' : 'discard', reason: decision.reason, decision };
   }
   const cls = classOfRuns(measured);
-  const incumbent = comparedWith(config, state.incumbent.runs, cls);
+  const incumbent = comparedWith(config.decision, state.incumbent.runs, cls);
   const best = state.best!;
   const againstBest = decideKeep({
     incumbent: incumbent.length ? incumbent : state.incumbent.runs, candidate: measured.candidate, noise: noiseOf(config, state), budget: budgetOf(config),

@@ -55,6 +55,17 @@ describe('research benchmark at a small size', () => {
     expect(f.falseShare).toBeLessThan(0.3);
   });
 
+  test('on two GPU kinds the per-class default keeps fewer changes that are not really better than class-blind, and gains more', () => {
+    // Class-blind, the throughput guard discards most candidates on the other kind, and some that are not better slip through.
+    for (const l of ['smooth', 'interacting']) {
+      const perClass = runCell(cell(l, 'offline', 'two kinds', 'default'), SMALL);
+      const blind = runCell(cell(l, 'offline', 'two kinds', 'class-blind'), SMALL);
+      expect([l, blind.falseShare > perClass.falseShare, perClass.gainSigma > blind.gainSigma]).toEqual([l, true, true]);
+    }
+    // Per class, a lane's speed drops out: two lanes 10% apart and two kinds 1.5x apart give the same nights.
+    expect(runCell(cell('smooth', 'offline', 'two lanes', 'default'), SMALL)).toEqual(runCell(cell('smooth', 'offline', 'two kinds', 'default'), SMALL));
+  });
+
   test('a tree search reaches the better basin on deceptive where a greedy one does not, and loses none of the nights greedy reaches', () => {
     // The basin: LOGIT_SOFTCAP 4.5x its start or more; the plateau before it looks ~1σ worse.
     const inBasin = (c: Cell) => Array.from({ length: 40 }, (_, i) => i + 1).filter((seed) => runNight(c, seed, 100).best.values.LOGIT_SOFTCAP >= 15 * 4.4);
