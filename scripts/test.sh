@@ -14,7 +14,18 @@ if [[ $# -eq 0 ]]; then
   npx eslint .
 fi
 export NODE_OPTIONS="--experimental-vm-modules --no-warnings ${NODE_OPTIONS:-}"
-npx jest --runInBand "$@"
+if [[ $# -eq 0 ]]; then
+  # The unit, replay, report and LLM suites wait more than they compute (child processes, local
+  # servers, a browser): two workers take about half their time. The workflow, fault and UI suites
+  # time real dev servers, trainers, heartbeats and kills, so they run one at a time, after.
+  light='test/(unit|replay|report|llm)/'
+  printf '\033[1m== jest: unit, replay, report and LLM suites, two at a time\033[0m\n'
+  npx jest --maxWorkers=2 --testPathPatterns "$light"
+  printf '\033[1m== jest: workflow, fault and UI suites, one at a time\033[0m\n'
+  npx jest --runInBand --testPathIgnorePatterns "$light" '/node_modules/'
+else
+  npx jest --runInBand "$@"
+fi
 if [[ $# -eq 0 ]]; then
   printf '\033[1m== trainer tests (pytest)\033[0m\n'
   (cd trainer && uv run --frozen --group dev pytest -q)
