@@ -28,7 +28,7 @@ export function renderPrompt(ctx: ProposerContext): RenderedPrompt {
   return {
     system: renderSystem(ctx.files.map((f) => f.path)),
     program: `# Research program (program.md)\n\n${ctx.program.trim()}\n`,
-    code: renderCode(ctx.files),
+    code: renderCode(ctx.files, onBranch(ctx)),
     volatile: [
       renderResults(ctx),
       renderRecent(ctx.recent),
@@ -64,13 +64,21 @@ Rules:
 - Answer by calling ${PROPOSE_TOOL_NAME} exactly once, with a hypothesis (why val_bpb should drop), a description (one short line for the results table and the commit message) and the edits.`;
 }
 
-function renderCode(files: ProposerContext['files']): string {
+/** Tree search started this experiment from another node's code than the best's. */
+function onBranch(ctx: Pick<ProposerContext, 'filesCommit' | 'best'>): boolean {
+  return ctx.filesCommit !== undefined && ctx.best !== undefined && ctx.filesCommit !== ctx.best.commitFull;
+}
+
+const BRANCH_NOTE = 'a branch: the run stalled, so tree search starts this experiment from an earlier experiment\'s code, not the best; '
+  + 'it is kept only if it beats the best';
+
+function renderCode(files: ProposerContext['files'], branch: boolean): string {
   const blocks = files.map((f) => {
     const fence = fenceFor(f.content);
     const lang = f.path.endsWith('.py') ? 'python' : '';
     return `## ${f.path}\n\n${fence}${lang}\n${f.content.replace(/\n$/, '')}\n${fence}`;
   });
-  return `# Current code (the best version so far)\n\n${blocks.join('\n\n')}\n`;
+  return `# Current code (${branch ? BRANCH_NOTE : 'the best version so far'})\n\n${blocks.join('\n\n')}\n`;
 }
 
 /** A backtick fence longer than any backtick run inside the content. */

@@ -20,6 +20,13 @@ describe('renderPrompt', () => {
     expect(prompt.code).toContain(TRAIN_PY.trimEnd());
   });
 
+  test('says when the code is a tree-search branch, not the best', () => {
+    const ctx = sampleContext();
+    expect(renderPrompt(ctx).code).toContain('# Current code (the best version so far)');
+    const branch = renderPrompt({ ...ctx, filesCommit: 'b'.repeat(40), best: { ...ctx.best!, commitFull: 'a'.repeat(40) } }).code;
+    expect(branch).toContain('# Current code (a branch: the run stalled, so tree search starts this experiment from an earlier experiment\'s code, not the best;');
+  });
+
   test('shows a results table with the best so far and the latest outcomes', () => {
     const { volatile } = renderPrompt(sampleContext());
     expect(volatile).toContain('| # | commit | val_bpb | memory_gb | status | description |');
