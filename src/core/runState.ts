@@ -176,19 +176,29 @@ export function moveExperiment(state: RunState, experiment: number, cancelled?: 
   };
 }
 
+/** `poolReruns`: a keep's closed group holds the former incumbent's runs beside its confirmations (runs recorded before it did not). */
+export interface RecordOptions {
+  poolReruns?: boolean;
+}
+
 /** The state after an experiment's record arrives: the one place the best and the counts change. */
-export function recordExperiment(state: RunState, record: ExperimentRecord, logTail?: string, measured?: Measured, config?: RunConfig): RunState {
+export function recordExperiment(
+  state: RunState, record: ExperimentRecord, logTail?: string, measured?: Measured, config?: RunConfig, opts: RecordOptions = {},
+): RunState {
   const clip = (s: string | undefined) => (s && s.length > WINDOW_TEXT_CHARS ? `${s.slice(0, WINDOW_TEXT_CHARS)}…` : s);
   const kept = record.status === 'keep';
   const failed = record.status === 'crash' || record.status === 'invalid';
   const started = state.running.find((r) => r.experiment === record.experiment);
   let { incumbent, noise } = state;
+  const sameBest = started?.startedFrom?.experiment === state.best?.experiment;
   if (kept && measured) {
-    // The former incumbent's runs are a closed group now: its spread stays in σ as sums.
-    const closed = config ? noiseTotals([incumbent.runs], budgetOf(config), config.decision) : NO_NOISE_TOTALS;
+    // The former incumbent's runs are a closed group now: its spread stays in σ as sums, with its
+    // runs made beside this experiment's confirmations, as the research benchmark's rule pools them.
+    const former = opts.poolReruns && sameBest ? [...incumbent.runs, ...measured.incumbentReruns] : incumbent.runs;
+    const closed = config ? noiseTotals([former], budgetOf(config), config.decision) : NO_NOISE_TOTALS;
     noise = { squares: noise.squares + closed.squares, df: noise.df + closed.df };
     incumbent = { runs: (measured.fresh.length ? measured.fresh : measured.candidate).slice(-INCUMBENT_RUNS), shape: measured.shape };
-  } else if (measured && started?.startedFrom?.experiment === state.best?.experiment) {
+  } else if (measured && sameBest) {
     incumbent = { ...incumbent, runs: [...incumbent.runs, ...measured.incumbentReruns].slice(-INCUMBENT_RUNS) };
   }
   const preparedUsd = state.running.find((r) => r.experiment === record.experiment)?.preparedUsd ?? 0;
@@ -227,6 +237,7 @@ export function paidAhead(state: RunState, costUsd: number): RunState {
  */
 export function finishExperiment(
   config: RunConfig, state: RunState, runWorkflowId: string, experiment: number, ended: { result: ExperimentResult } | { failure: { cause: string; message: string } },
+  opts: RecordOptions = {},
 ): { state: RunState; record: ExperimentRecord; expectedBest: string } {
   const started = state.running.find((r) => r.experiment === experiment);
   const baseline = experiment === state.firstExperiment;
@@ -236,7 +247,7 @@ export function finishExperiment(
   const parent = baseline ? undefined : parentOf(started);
   const record = parent === undefined ? judged : { ...judged, parent };
   const result = 'result' in ended ? ended.result : undefined;
-  let next = recordExperiment(state, record, result?.logTail, result?.measured, config);
+  let next = recordExperiment(state, record, result?.logTail, result?.measured, config, opts);
   // Carried configs from before the search field have none: greedy.
   if (config.search?.kind === 'tree') {
     next = { ...next, search: afterResult(config.search, state.search ?? initialSearchState(), record) };

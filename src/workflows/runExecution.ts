@@ -178,7 +178,8 @@ export class RunExecution {
     // not the end of the night; a failure retrying cannot fix (bad key, bad config) ends the run.
     if (error && isRunFatal(error)) throw error;
     const ended = result ? { result } : { failure: describeFailure(error) };
-    const { state, record, expectedBest } = finishExperiment(config, this.state, this.runWorkflowId, n, ended);
+    // Runs recorded before a keep's closed group held its former incumbent's reruns replay as they were.
+    const { state, record, expectedBest } = finishExperiment(config, this.state, this.runWorkflowId, n, ended, { poolReruns: patched('pool-reruns-on-keep') });
     this.state = state;
     const baselineCrashed = baselineCrashReason(state, record);
     if (baselineCrashed && patched(END_ON_BASELINE_CRASH)) {

@@ -202,6 +202,19 @@ describe('lanes', () => {
     expect(kept.noise.squares).toBeCloseTo(0.0002);
   });
 
+  test('a keep closes the former incumbent\'s group with its reruns beside the confirmations (poolReruns), as the research benchmark does', () => {
+    const noise = config();
+    const s = { ...after(makeRecord(0, { valBpb: 1.0 })), incumbent: { runs: [{ valBpb: 1.0 }, { valBpb: 1.02 }] }, noise: NO_NOISE_TOTALS };
+    const running = startExperiment(s).state;
+    const measured = measuredOf(noise, [0.9, 0.92], [1.0, 1.02], { incumbentReruns: [{ valBpb: 1.04 }] });
+    const record = makeRecord(1, { valBpb: 0.91 });
+    // Three runs 1.0, 1.02, 1.04: 2 df, squares 0.0008; without the rerun 1 df, squares 0.0002.
+    const pooled = recordExperiment(running, record, undefined, measured, noise, { poolReruns: true });
+    expect([pooled.noise.df, pooled.noise.squares]).toEqual([2, expect.closeTo(0.0008)]);
+    const before = recordExperiment(running, record, undefined, measured, noise);
+    expect([before.noise.df, before.noise.squares]).toEqual([1, expect.closeTo(0.0002)]);
+  });
+
   test('a moved experiment\'s proposer cost counts once, and its proposal goes with it', () => {
     const s = startExperiment({ ...after(makeRecord(0, { costUsd: 0 })), prepared: { proposal: BASELINE, costUsd: 0.2 }, costUsd: 0.2 }).state;
     const proposal = { ...BASELINE, description: 'the lost one' };
