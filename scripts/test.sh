@@ -15,14 +15,17 @@ if [[ $# -eq 0 ]]; then
 fi
 export NODE_OPTIONS="--experimental-vm-modules --no-warnings ${NODE_OPTIONS:-}"
 if [[ $# -eq 0 ]]; then
-  # The unit, replay, report and LLM suites wait more than they compute (child processes, local
-  # servers, a browser): two workers take about half their time. The workflow, fault and UI suites
-  # time real dev servers, trainers, heartbeats and kills, so they run one at a time, after.
+  # A full run keeps the two cores busy less than half the time: most suites wait on child
+  # processes, dev servers and trainers. So most run two at a time; the suites that kill workers,
+  # restart servers and wait out heartbeats run one at a time, last, where their timing is their own.
   light='test/(unit|replay|report|llm)/'
+  kills='test/fault/(workerKill|lanes|proposerKill|faultHarness|serverRestart|hugeLog|trainerFaults)\.test'
   printf '\033[1m== jest: unit, replay, report and LLM suites, two at a time\033[0m\n'
   npx jest --maxWorkers=2 --testPathPatterns "$light"
-  printf '\033[1m== jest: workflow, fault and UI suites, one at a time\033[0m\n'
-  npx jest --runInBand --testPathIgnorePatterns "$light" '/node_modules/'
+  printf '\033[1m== jest: workflow, UI, sandbox and harness suites, two at a time\033[0m\n'
+  npx jest --maxWorkers=2 --testPathIgnorePatterns "$light" "$kills" '/node_modules/'
+  printf '\033[1m== jest: worker kills, server restarts and lane faults, one at a time\033[0m\n'
+  npx jest --runInBand --testPathPatterns "$kills"
 else
   npx jest --runInBand "$@"
 fi
