@@ -94,6 +94,12 @@ export function comparedWith<T extends Measurement>(settings: DecisionConfig, ru
   return settings.mode === 'noise' ? onClass(runs, cls) : [...runs];
 }
 
+/** What a candidate on `cls` is judged against: the incumbent's runs on its class, else all of them, with `missing` set when none is on it. */
+function againstClass(settings: DecisionConfig, all: Measurement[], cls: MachineClass): { runs: Measurement[]; missing: boolean } {
+  const compared = comparedWith(settings, all, cls);
+  return { runs: compared.length ? compared : all, missing: compared.length === 0 && all.length > 0 };
+}
+
 /** No incumbent run on the candidate's class (they crashed, or the best moved to one measured elsewhere): not kept. */
 function noRunOnClass(decision: Decision, cls: MachineClass, whose: string): Decision {
   return { ...decision, verdict: 'discard', incumbentRuns: 0, reason: `${whose} no run${onWords(cls)} to compare with: not kept` };
@@ -113,13 +119,13 @@ export function decideOnLane(config: RunConfig, reference: Reference, runs: Cand
   }
   const cls = classOfRuns(runs);
   const all = [...reference.incumbent.runs, ...runs.incumbentReruns];
-  const incumbent = comparedWith(config.decision, all, cls);
+  const against = againstClass(settings, all, cls);
   const decision = decideKeep({
-    incumbent: incumbent.length ? incumbent : all, candidate: runs.candidate, noise: estimateNoise([all], budget, settings, reference.noise), budget,
+    incumbent: against.runs, candidate: runs.candidate, noise: estimateNoise([all], budget, settings, reference.noise), budget,
     netAddedLines: runs.netAddedLines, throughputExplained: reference.incumbent.shape && runs.shape ? modelShapeChanged(runs.shape, reference.incumbent.shape) : false,
     remeasured: runs.remeasured, machineClass: cls,
   }, settings);
-  return incumbent.length || !all.length ? decision : noRunOnClass(decision, cls, 'the incumbent has');
+  return against.missing ? noRunOnClass(decision, cls, 'the incumbent has') : decision;
 }
 
 /**
@@ -139,14 +145,13 @@ export function judge(
     return { status: decision.verdict === 'keep' ? 'keep' : 'discard', reason: decision.reason, decision };
   }
   const cls = classOfRuns(measured);
-  const incumbent = comparedWith(config.decision, state.incumbent.runs, cls);
+  const against = againstClass(config.decision, state.incumbent.runs, cls);
   const best = state.best!;
   const againstBest = decideKeep({
-    incumbent: incumbent.length ? incumbent : state.incumbent.runs, candidate: measured.candidate, noise: noiseOf(config, state), budget: budgetOf(config),
+    incumbent: against.runs, candidate: measured.candidate, noise: noiseOf(config, state), budget: budgetOf(config),
     netAddedLines: measured.netAddedLines, remeasured: measured.remeasured, machineClass: cls,
   }, { ...config.decision, confirmations: 0, remeasures: 0 });
-  const decision = incumbent.length || !state.incumbent.runs.length
-    ? againstBest : noRunOnClass(againstBest, cls, 'the best since has');
+  const decision = against.missing ? noRunOnClass(againstBest, cls, 'the best since has') : againstBest;
   if (decision.verdict === 'keep') return { status: 'keep', reason: decision.reason, decision };
   const from = startedFrom ? `its starting point ${startedFrom.valBpb.toFixed(6)} (exp ${startedFrom.experiment})` : 'the base commit';
   const reason = measured.decision.verdict === 'keep'

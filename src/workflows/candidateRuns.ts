@@ -13,7 +13,7 @@ import type { ExperimentInput } from '../api/experiment.js';
 import { measurementOf, shapeOf } from '../core/experimentResult.js';
 import { budgetOf, classOfRuns, decideOnLane, incumbentRunsToMeasure, type CandidateRuns, type Measured } from '../core/keepDecision.js';
 import { keptRunsOf } from '../core/confirmedKeep.js';
-import { machineClassOf } from '../core/machineClass.js';
+import { machineClassOf, onClass } from '../core/machineClass.js';
 import { followUp } from '../core/keepRule.js';
 import { experimentName, experimentRef, type LanePaths } from '../core/names.js';
 import type { Measurement } from '../core/noiseEstimate.js';
@@ -79,7 +79,7 @@ export async function trainCandidate(a: CandidateRunsArgs): Promise<TrainedCandi
   if (!first.ok) return { first };
   const runs: CandidateRuns = { candidate: [measuredOn(lane.machineClass, first, firstSeed)], incumbentReruns: [], remeasured: 0, shape: shapeOf(first.summary) };
   /** The incumbent's runs on this lane's class, for the seeds it has already. */
-  const incumbentOnClass = () => [...input.incumbent.runs, ...runs.incumbentReruns].filter((m) => m.machineClass === classOfRuns(runs));
+  const incumbentOnClass = () => onClass([...input.incumbent.runs, ...runs.incumbentReruns], classOfRuns(runs));
   const done = (rest: Pick<Measured, 'fresh' | 'decision'>, failure?: string): TrainedCandidate => ({ first, measured: { ...runs, ...rest }, failure });
 
   if (input.baseline) {
